@@ -1,0 +1,239 @@
+/**
+ * `createApp`: the route table, the upgrade path, HTTP routes beside WebSocket routes, and
+ * graceful shutdown.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ConnectionOutcome } from "../../machines/connection.js";
+import { assertCloseFrame } from "../connection/close-codes.js";
+import { Connection, type ConnectionSettings } from "../connection/connection.js";
+import { createJsonLogger, type Logger } from "../connection/logger.js";
+import { type AnySocket, Socket } from "../connection/socket.js";
+import type { TransportConnection, TransportLimits } from "../transport/transport.js";
+import { createWsUpgradeListener, type UpgradeListener } from "../transport/ws.js";
+import { type HttpRoute, toResponse } from "./http-route.js";
+import { toRequest, writeResponse } from "./node-http.js";
+import { Router } from "./router.js";
+import { flattenRoutes, type Route } from "./routes.js";
+
+export interface AppOptions {
+  readonly routes: readonly Route[];
+  /** Where handler errors are reported; any pino-compatible logger. Default: JSON lines on stderr, warnings and errors only. */
+  readonly logger?: Logger;
+  /** Called with every error a handler throws (after it is logged); the connection closes with 1011. */
+  readonly onError?: (error: unknown, socket: AnySocket) => void;
+  /** Largest inbound message in bytes; larger ones close the connection with 1009. Default 1 MiB. */
+  readonly maxPayload?: number;
+  /** How long a peer has to answer a close frame before its transport is destroyed. Default 5 000 ms. */
+  readonly closeTimeoutMs?: number;
+  /** Inbound messages queued for a handler before the transport stops reading. Default 64. */
+  readonly inboundHighWater?: number;
+}
+
+export interface ListenOptions {
+  /** Default 0: any free port. */
+  readonly port?: number;
+  /** Default `127.0.0.1`. */
+  readonly host?: string;
+}
+
+export interface ServerAddress {
+  readonly host: string;
+  readonly port: number;
+  /** `http://host:port`; WebSocket clients use the same address with `ws://`. */
+  readonly url: string;
+}
+
+export interface CloseOptions {
+  /** Close code every open connection receives. Default 1001 (`GOING_AWAY`). */
+  readonly code?: number;
+  readonly reason?: string;
+  /** How long connections may take to close before they are terminated. Default 10 000 ms. */
+  readonly timeoutMs?: number;
+}
+
+export interface App {
+  /** Start a node:http server for this app; resolves once it listens. */
+  listen(options?: ListenOptions): Promise<ServerAddress>;
+  /** Serve this app's WebSocket routes on an existing server; its own HTTP handler is left alone. */
+  attach(server: Server): void;
+  /** A node:http request listener serving this app's HTTP routes (for use inside another server). */
+  readonly requestListener: (request: IncomingMessage, response: ServerResponse) => void;
+  /** Answer an HTTP request with this app's HTTP routes: 404, or 426 for a WebSocket-only path. */
+  fetch(request: Request): Promise<Response>;
+  /** Route one upgrade request arriving on any transport (the `ws` adapter, the memory test client). */
+  handleUpgrade(transport: TransportConnection): void;
+  /**
+   * Graceful shutdown: stop accepting, close every connection with 1001, wait for them up to
+   * `timeoutMs`, terminate the rest, and stop the servers `listen` started.
+   */
+  close(options?: CloseOptions): Promise<void>;
+  /** The limits transports enforce at the wire for this app. */
+  readonly limits: TransportLimits;
+  /** Connections not yet closed. */
+  readonly connectionCount: number;
+}
+
+const MiB = 1024 * 1024;
+
+class StatewireApp implements App {
+  readonly limits: TransportLimits;
+  readonly #logger: Logger;
+  readonly #wsRoutes = new Router<ConnectionSettings>();
+  readonly #httpRoutes = new Router<HttpRoute>();
+  readonly #live = new Set<Connection>();
+  readonly #servers: Server[] = [];
+  #drained: (() => void) | undefined;
+  #upgradeListener: UpgradeListener | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: AppOptions) {
+    this.#logger = options.logger ?? createJsonLogger("warn");
+    this.limits = { maxPayload: options.maxPayload ?? MiB };
+    const onError = options.onError ?? (() => {});
+    const onStart = (connection: Connection): void => {
+      this.#live.add(connection);
+    };
+    const onClosed = (connection: Connection, _outcome: ConnectionOutcome): void => {
+      this.#live.delete(connection);
+      if (this.#live.size === 0) this.#drained?.();
+    };
+    for (const { path, route } of flattenRoutes(options.routes)) {
+      if (route.kind === "http") {
+        this.#httpRoutes.add(route.method, path, route);
+        continue;
+      }
+      this.#wsRoutes.add("GET", path, {
+        routePath: path,
+        logic: route.logic,
+        logger: this.#logger,
+        closeTimeoutMs: options.closeTimeoutMs ?? 5000,
+        inboundHighWater: options.inboundHighWater ?? 64,
+        createSocket: (runtime, params) => new Socket(runtime, params),
+        onError,
+        onStart,
+        onClosed,
+        inspect: undefined,
+      });
+    }
+  }
+
+  get connectionCount(): number {
+    return this.#live.size;
+  }
+
+  handleUpgrade(transport: TransportConnection): void {
+    if (this.#closing !== undefined) {
+      transport.deny({ status: 503, headers: { "Retry-After": "5" }, body: "Server shutting down" });
+      return;
+    }
+    const match = this.#wsRoutes.find("GET", transport.request.url);
+    if (match === undefined) {
+      transport.deny({ status: 404, headers: {}, body: "Not Found" });
+      return;
+    }
+    new Connection(transport, match.value, match.params);
+  }
+
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const target = url.pathname + url.search;
+    const match = this.#httpRoutes.find(request.method, target);
+    if (match === undefined) {
+      if ((request.method === "GET" || request.method === "HEAD") && this.#wsRoutes.find("GET", target) !== undefined) {
+        return new Response("Upgrade Required: this path speaks WebSocket", {
+          status: 426,
+          headers: { upgrade: "websocket", connection: "Upgrade", "content-type": "text/plain; charset=utf-8" },
+        });
+      }
+      return new Response("Not Found", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
+    }
+    const query: Record<string, string> = {};
+    for (const [name, value] of url.searchParams) if (!(name in query)) query[name] = value;
+    try {
+      return toResponse(await match.value.handler(request, { params: match.params, query }));
+    } catch (error) {
+      this.#logger.error({ err: error, route: match.value.path, method: request.method }, "HTTP handler failed");
+      return new Response("Internal Server Error", { status: 500 });
+    }
+  }
+
+  readonly requestListener = (request: IncomingMessage, response: ServerResponse): void => {
+    this.fetch(toRequest(request))
+      .then((answer) => writeResponse(response, answer))
+      .catch((error: unknown) => {
+        this.#logger.error({ err: error, url: request.url }, "Could not answer HTTP request");
+        if (!response.headersSent) response.writeHead(500);
+        response.end();
+      });
+  };
+
+  #upgrades(): UpgradeListener {
+    return (this.#upgradeListener ??= createWsUpgradeListener(this.limits, (transport) => this.handleUpgrade(transport)));
+  }
+
+  attach(server: Server): void {
+    server.on("upgrade", this.#upgrades());
+  }
+
+  async listen(options: ListenOptions = {}): Promise<ServerAddress> {
+    if (this.#closing !== undefined) throw new Error("Cannot listen: the app is closing");
+    const server = createServer(this.requestListener);
+    this.attach(server);
+    const host = options.host ?? "127.0.0.1";
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    this.#servers.push(server);
+    const address = server.address() as AddressInfo;
+    const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    return { host: address.address, port: address.port, url: `http://${shownHost}:${address.port}` };
+  }
+
+  close(options: CloseOptions = {}): Promise<void> {
+    const { code = 1001, reason = "", timeoutMs = 10_000 } = options;
+    assertCloseFrame(code, reason);
+    return (this.#closing ??= this.#shutDown(code, reason, timeoutMs));
+  }
+
+  async #shutDown(code: number, reason: string, timeoutMs: number): Promise<void> {
+    const serversClosed = this.#servers.map(
+      (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+    );
+    for (const server of this.#servers) server.closeIdleConnections();
+    for (const connection of [...this.#live]) {
+      if (connection.lifecycle === "connecting" || connection.lifecycle === "open") connection.close(code, reason);
+    }
+    if (!(await this.#waitForDrain(timeoutMs))) {
+      for (const connection of [...this.#live]) connection.terminate();
+      await this.#waitForDrain(1000);
+    }
+    for (const server of this.#servers) server.closeAllConnections();
+    await Promise.all(serversClosed);
+  }
+
+  /** Resolves true once no connection is left, false after `timeoutMs`. */
+  #waitForDrain(timeoutMs: number): Promise<boolean> {
+    if (this.#live.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#drained = undefined;
+        resolve(false);
+      }, timeoutMs);
+      this.#drained = () => {
+        clearTimeout(timer);
+        this.#drained = undefined;
+        resolve(true);
+      };
+    });
+  }
+}
+
+/** Create an app from its routes. */
+export function createApp(options: AppOptions): App {
+  return new StatewireApp(options);
+}

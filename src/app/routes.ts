@@ -1,0 +1,34 @@
+/**
+ * The route table's vocabulary: WebSocket routes, HTTP routes, and groups that put a path
+ * prefix in front of both, so one "controller" can hold a socket and its HTTP views.
+ */
+import type { WebSocketRoute } from "../handlers/websocket.js";
+import type { HttpRoute } from "./http-route.js";
+
+export type Route = WebSocketRoute | HttpRoute | RouteGroup;
+
+export interface RouteGroup {
+  readonly kind: "group";
+  readonly prefix: string;
+  readonly routes: readonly Route[];
+}
+
+/** Routes under a common path prefix: `group("/chat", [websocket("/live", …), get("/history", …)])`. */
+export function group(prefix: string, routes: readonly Route[]): RouteGroup {
+  if (!prefix.startsWith("/")) throw new TypeError(`A group prefix starts with "/": got "${prefix}"`);
+  return { kind: "group", prefix: prefix.replace(/\/+$/, ""), routes };
+}
+
+/** Every non-group route with the full path its groups give it, in declaration order. */
+export function* flattenRoutes(
+  routes: readonly Route[],
+  prefix = "",
+): Generator<{ readonly path: string; readonly route: WebSocketRoute | HttpRoute }> {
+  for (const route of routes) {
+    if (route.kind === "group") yield* flattenRoutes(route.routes, prefix + route.prefix);
+    else {
+      if (!route.path.startsWith("/")) throw new TypeError(`A route path starts with "/": got "${route.path}"`);
+      yield { path: prefix + route.path, route };
+    }
+  }
+}

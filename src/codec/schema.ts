@@ -1,0 +1,91 @@
+/**
+ * Validating decoded data against a user's schema: effect's Schema first-class (decoded by its
+ * own parser, about 4× faster than through `~standard`), any Standard Schema v1 otherwise
+ * (zod, valibot, arktype, …).
+ */
+import { Result, Schema, SchemaIssue } from "effect";
+
+/** The Standard Schema v1 interface (standardschema.dev), declared here so no package is needed for it. */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly "~standard": {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => StandardSchemaResult<Output> | Promise<StandardSchemaResult<Output>>;
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  };
+}
+
+export type StandardSchemaResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | { readonly issues: ReadonlyArray<StandardSchemaIssue> };
+
+export interface StandardSchemaIssue {
+  readonly message: string;
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+}
+
+/** An effect Schema that decodes without services. */
+export type EffectSchema<T = unknown> = Schema.ConstraintDecoder<T>;
+
+/** Anything statewire accepts to type and validate a message. */
+export type MessageSchema = EffectSchema | StandardSchemaV1;
+
+/** The type a schema decodes to. */
+export type SchemaOutput<S> =
+  S extends StandardSchemaV1<unknown, infer Output> ? Output : S extends EffectSchema<infer T> ? T : never;
+
+/** The outcome of validating one value; `problem` is short and safe to put in a close reason. */
+export type Validated<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
+
+const standardFormatter = SchemaIssue.makeFormatterStandardSchemaV1();
+type EffectDecoder = (input: unknown) => Result.Result<unknown, Schema.SchemaError>;
+const effectDecoders = new WeakMap<object, EffectDecoder>();
+
+function effectDecoder(schema: EffectSchema): EffectDecoder {
+  let decoder = effectDecoders.get(schema);
+  if (decoder === undefined) {
+    decoder = Schema.decodeUnknownResult(schema) as EffectDecoder;
+    effectDecoders.set(schema, decoder);
+  }
+  return decoder;
+}
+
+/** Validate `value`; synchronous for effect schemas and for Standard Schemas that answer synchronously. */
+export function validate<S extends MessageSchema>(
+  schema: S,
+  value: unknown,
+): Validated<SchemaOutput<S>> | Promise<Validated<SchemaOutput<S>>> {
+  if (Schema.isSchema(schema)) {
+    const result = effectDecoder(schema as EffectSchema)(value);
+    return Result.isSuccess(result)
+      ? { ok: true, value: result.success as SchemaOutput<S> }
+      : { ok: false, problem: describeIssues(standardFormatter(result.failure.issue).issues) };
+  }
+  const outcome = (schema as StandardSchemaV1)["~standard"].validate(value);
+  return outcome instanceof Promise ? outcome.then(fromStandard<SchemaOutput<S>>) : fromStandard<SchemaOutput<S>>(outcome);
+}
+
+function fromStandard<T>(result: StandardSchemaResult<unknown>): Validated<T> {
+  return result.issues === undefined
+    ? { ok: true, value: result.value as T }
+    : { ok: false, problem: describeIssues(result.issues) };
+}
+
+/** Whether `value` is a schema statewire can validate with. */
+export function isMessageSchema(value: unknown): value is MessageSchema {
+  return (
+    Schema.isSchema(value) ||
+    (typeof value === "object" && value !== null && "~standard" in value) ||
+    (typeof value === "function" && "~standard" in value)
+  );
+}
+
+/** `content: expected string`, or `expected object` at the root; the first issue, plus a count of the rest. */
+export function describeIssues(issues: ReadonlyArray<StandardSchemaIssue>): string {
+  const first = issues[0];
+  if (first === undefined) return "invalid value";
+  const path = (first.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join(".");
+  const message = first.message.charAt(0).toLowerCase() + first.message.slice(1);
+  const more = issues.length > 1 ? ` (+${issues.length - 1} more)` : "";
+  return `${path === "" ? "" : `${path}: `}${message}${more}`;
+}

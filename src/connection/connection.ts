@@ -1,0 +1,290 @@
+/**
+ * One connection at run time: its lifecycle actor, its transport and its handler actor, and the
+ * events between them. Lifecycle events go through the statechart; data frames go straight
+ * from the transport to the handler actor (DESIGN.md §3, performance rule).
+ */
+import { STATUS_CODES, validateHeaderName, validateHeaderValue } from "node:http";
+import type { InspectionEvent } from "xstate";
+import type { ConnectionEvent, ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
+import type { HandlerActor, HandlerLogic, HandlerParent, HandlerReport } from "../handlers/actor.js";
+import { parseSubprotocols } from "../transport/handshake.js";
+import type { AcceptOptions, DenialResponse, TransportConnection, TransportListener } from "../transport/transport.js";
+import { assertCloseFrame } from "./close-codes.js";
+import { HandshakeDenied, MessageError, SocketClosedError, SocketStateError, WebSocketDisconnect } from "./errors.js";
+import { type LifecycleActor, type LifecycleEffects, startLifecycle } from "./lifecycle.js";
+import type { Logger } from "./logger.js";
+import { type InboundMessage, Mailbox } from "./mailbox.js";
+import { type AcceptInit, type ClientAddress, handledRejection, type RejectInit, Socket, type SocketRuntime, type AnySocket } from "./socket.js";
+
+/** Settings shared by every connection of one route; built once per route. */
+export interface ConnectionSettings {
+  readonly routePath: string;
+  readonly logic: HandlerLogic;
+  readonly logger: Logger;
+  /** How long the peer has to answer our close frame before the transport is destroyed. */
+  readonly closeTimeoutMs: number;
+  /** Queued inbound messages at which the transport is paused. */
+  readonly inboundHighWater: number;
+  /** Builds the socket a handler sees (a route may use a `Socket` subclass). */
+  readonly createSocket: (runtime: SocketRuntime, params: object) => AnySocket;
+  readonly onError: (error: unknown, socket: AnySocket) => void;
+  readonly onStart: (connection: Connection) => void;
+  readonly onClosed: (connection: Connection, outcome: ConnectionOutcome) => void;
+  readonly inspect: ((event: InspectionEvent) => void) | undefined;
+}
+
+const RESOLVED = Promise.resolve();
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+let nextId = 1;
+
+export class Connection implements TransportListener, SocketRuntime, HandlerParent, LifecycleEffects {
+  readonly id = nextId++;
+  readonly openedAt = Date.now();
+  readonly socket: AnySocket;
+  readonly settings: ConnectionSettings;
+  lifecycle: ConnectionState = "connecting";
+  messagesIn = 0;
+  messagesOut = 0;
+  readonly #transport: TransportConnection;
+  readonly #actor: LifecycleActor;
+  #handler: HandlerActor | undefined;
+  #acceptOptions: AcceptOptions | undefined;
+  #denial: DenialResponse | undefined;
+  #mailbox: Mailbox | undefined;
+  #disconnect: WebSocketDisconnect | undefined;
+  #abort: AbortController | undefined;
+  #outcome: ConnectionOutcome | undefined;
+  #closedWaiters: ((outcome: ConnectionOutcome) => void)[] | undefined;
+  #closeTimer: NodeJS.Timeout | undefined;
+
+  constructor(transport: TransportConnection, settings: ConnectionSettings, params: object) {
+    this.#transport = transport;
+    this.settings = settings;
+    this.socket = settings.createSocket(this, params);
+    transport.listen(this);
+    this.#actor = startLifecycle(this, settings.inspect);
+    settings.onStart(this);
+    const handler = settings.logic.start(this);
+    this.#handler = handler;
+    // The handler may have closed the connection before its first await.
+    if (this.#disconnect !== undefined) handler.disconnect(this.#disconnect.code, this.#disconnect.reason);
+  }
+
+  get outcome(): ConnectionOutcome | undefined {
+    return this.#outcome;
+  }
+
+  #dispatch(event: ConnectionEvent): void {
+    // `closed` is final: later events (a late handler end, the transport's last word) change nothing.
+    if (this.lifecycle === "closed") return;
+    this.#actor.send(event);
+    this.lifecycle = this.#actor.getSnapshot().value;
+  }
+
+  // ---- transport → connection ---------------------------------------------------------------
+
+  onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.lifecycle !== "open") return;
+    this.messagesIn++;
+    this.#handler?.message(data, isBinary);
+  }
+
+  onPeerClose(code: number, reason: string): void {
+    this.#dispatch({ type: "peerClose", code, reason });
+  }
+
+  onProtocolError(code: number, reason: string): void {
+    this.#dispatch({ type: "protocolError", code, reason });
+  }
+
+  onClosed(code: number, reason: string, wasClean: boolean): void {
+    this.#dispatch({ type: "transportClosed", code, reason, wasClean });
+  }
+
+  onPong(): void {}
+
+  // ---- handler → connection -----------------------------------------------------------------
+
+  report(report: HandlerReport): void {
+    if (report.type === "handlerDone") {
+      this.#dispatch(report);
+      return;
+    }
+    const { error } = report;
+    if (error instanceof WebSocketDisconnect) {
+      // An unhandled disconnect is how a handler learns its peer left: a normal end.
+      this.#dispatch({ type: "handlerDone" });
+    } else if (error instanceof SocketClosedError && this.lifecycle !== "open") {
+      this.#dispatch({ type: "handlerDone" });
+    } else if (error instanceof MessageError && this.lifecycle === "open") {
+      this.#dispatch({ type: "close", code: error.closeCode, reason: error.reason });
+    } else if (error instanceof HandshakeDenied && this.lifecycle === "connecting") {
+      this.reject(error.status, { headers: error.headers, body: error.body });
+    } else {
+      this.settings.logger.error(
+        { err: error, route: this.settings.routePath, connection: this.id, lifecycle: this.lifecycle },
+        "WebSocket handler failed",
+      );
+      try {
+        this.settings.onError(error, this.socket);
+      } catch (hookError) {
+        this.settings.logger.error({ err: hookError, connection: this.id }, "onError hook failed");
+      }
+      this.#dispatch({ type: "handlerError" });
+    }
+  }
+
+  /** Hand an inbound message to `receive()` (the low-level handler's mailbox). */
+  enqueue(data: Buffer, isBinary: boolean): void {
+    this.#inbox().push(data, isBinary);
+  }
+
+  #inbox(): Mailbox {
+    if (this.#mailbox === undefined) {
+      this.#mailbox = new Mailbox(this.#transport, this.settings.inboundHighWater);
+      if (this.#disconnect !== undefined) this.#mailbox.end(this.#disconnect.code, this.#disconnect.reason);
+    }
+    return this.#mailbox;
+  }
+
+  // ---- socket → connection ------------------------------------------------------------------
+
+  get requestUrl(): string {
+    return this.#transport.request.url;
+  }
+
+  get requestHeaders(): TransportConnection["request"]["headers"] {
+    return this.#transport.request.headers;
+  }
+
+  get client(): ClientAddress {
+    const { remoteAddress, remotePort } = this.#transport.request;
+    return { host: remoteAddress, port: remotePort };
+  }
+
+  get acceptedSubprotocol(): string | undefined {
+    return this.#acceptOptions?.subprotocol;
+  }
+
+  offeredSubprotocols(): readonly string[] {
+    return parseSubprotocols(this.#transport.request.headers["sec-websocket-protocol"]) ?? [];
+  }
+
+  get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.#disconnect !== undefined) this.#abort.abort(this.#disconnect);
+    }
+    return this.#abort.signal;
+  }
+
+  get closed(): Promise<ConnectionOutcome> {
+    if (this.#outcome !== undefined) return Promise.resolve(this.#outcome);
+    return new Promise((resolve) => (this.#closedWaiters ??= []).push(resolve));
+  }
+
+  accept(init: AcceptInit): void {
+    if (this.lifecycle === "closed" && this.#acceptOptions === undefined && this.#denial === undefined) {
+      return; // the client left first: `Socket.accept` reports the disconnect
+    }
+    if (this.lifecycle !== "connecting") {
+      throw new SocketStateError(`Cannot accept: the connection is already ${this.lifecycle}`);
+    }
+    const { subprotocol, headers = NO_HEADERS } = init;
+    if (subprotocol !== undefined && !this.offeredSubprotocols().includes(subprotocol)) {
+      const offered = this.offeredSubprotocols();
+      throw new RangeError(
+        `Cannot accept subprotocol "${subprotocol}": the client offered ${offered.length === 0 ? "none" : offered.map((p) => `"${p}"`).join(", ")}`,
+      );
+    }
+    for (const [name, value] of Object.entries(headers)) {
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+    }
+    this.#acceptOptions = { subprotocol, headers };
+    this.#dispatch({ type: "accept" });
+  }
+
+  reject(status: number, init: RejectInit): void {
+    if (this.lifecycle !== "connecting") {
+      throw new SocketStateError(`Cannot reject: the connection is already ${this.lifecycle}; use close(code) after accept`);
+    }
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new RangeError(`Cannot reject with HTTP status ${status}: use a 4xx or 5xx status`);
+    }
+    const headers = init.headers ?? NO_HEADERS;
+    for (const [name, value] of Object.entries(headers)) {
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+    }
+    this.#denial = { status, headers, body: init.body ?? STATUS_CODES[status] ?? "" };
+    this.#dispatch({ type: "reject", status });
+  }
+
+  close(code: number, reason: string): void {
+    assertCloseFrame(code, reason);
+    this.#dispatch({ type: "close", code, reason });
+  }
+
+  send(data: string | Uint8Array, isBinary: boolean, operation: string): Promise<void> {
+    if (this.lifecycle !== "open") {
+      if (this.lifecycle === "connecting") {
+        throw new SocketStateError(`Cannot ${operation} before the connection is accepted: call socket.accept() first`);
+      }
+      return handledRejection(new SocketClosedError(this.lifecycle, operation));
+    }
+    this.messagesOut++;
+    this.#transport.send(data, isBinary);
+    return RESOLVED;
+  }
+
+  take(operation: string): Promise<InboundMessage> {
+    if (this.lifecycle === "connecting") {
+      throw new SocketStateError(`Cannot ${operation} before the connection is accepted: call socket.accept() first`);
+    }
+    return this.#inbox().take();
+  }
+
+  /** Give up on the connection: destroy its transport without a close handshake. */
+  terminate(): void {
+    this.#dispatch({ type: "terminate" });
+  }
+
+  // ---- lifecycle effects (called by the machine's actions) -----------------------------------
+
+  completeHandshake(): void {
+    this.#transport.accept(this.#acceptOptions ?? { subprotocol: undefined, headers: NO_HEADERS });
+  }
+
+  sendHttpDenial(status: number): void {
+    this.#transport.deny(this.#denial ?? { status, headers: NO_HEADERS, body: STATUS_CODES[status] ?? "" });
+  }
+
+  sendCloseFrame(code: number, reason: string): void {
+    this.#transport.close(code, reason);
+    this.#closeTimer ??= setTimeout(() => this.#dispatch({ type: "closeTimeout" }), this.settings.closeTimeoutMs).unref();
+  }
+
+  terminateTransport(): void {
+    this.#transport.terminate();
+  }
+
+  signalDisconnect(code: number, reason: string): void {
+    if (this.#disconnect !== undefined) return;
+    this.#disconnect = new WebSocketDisconnect(code, reason);
+    this.#mailbox?.end(code, reason);
+    this.#abort?.abort(this.#disconnect);
+    this.#handler?.disconnect(code, reason);
+  }
+
+  releaseResources(outcome: ConnectionOutcome): void {
+    this.#outcome = outcome;
+    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
+    this.lifecycle = "closed";
+    this.settings.onClosed(this, outcome);
+    const waiters = this.#closedWaiters;
+    this.#closedWaiters = undefined;
+    if (waiters !== undefined) for (const resolve of waiters) resolve(outcome);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Errors a handler meets. Each names what happened in terms of the protocol, never internals.
+ */
+
+/**
+ * The peer is gone, or the connection is closing: thrown by `receive*()` once no more messages
+ * will come. `code` is the close code (1005 when the peer's close frame carried none, 1006 when
+ * the connection ended without one).
+ */
+export class WebSocketDisconnect extends Error {
+  override readonly name = "WebSocketDisconnect";
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(`WebSocket disconnected with code ${code}${reason === "" ? "" : ` (${reason})`}`);
+  }
+}
+
+/** A send on a connection that is no longer open. Rejects the send's promise, never thrown unhandled. */
+export class SocketClosedError extends Error {
+  override readonly name = "SocketClosedError";
+  constructor(
+    readonly state: "closing" | "closed",
+    readonly operation: string,
+  ) {
+    super(`Cannot ${operation}: the connection is ${state}`);
+  }
+}
+
+/** A method called at a point of the lifecycle where it makes no sense (e.g. `accept()` twice). */
+export class SocketStateError extends Error {
+  override readonly name = "SocketStateError";
+}
+
+/**
+ * Throw from a handler, guard or dependency provider to refuse a handshake with an HTTP status
+ * (before accept) — or, once accepted, to close with `closeCode`.
+ */
+export class HandshakeDenied extends Error {
+  override readonly name = "HandshakeDenied";
+  constructor(
+    readonly status: number,
+    readonly body = "",
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(`Handshake denied with HTTP ${status}`);
+  }
+}
+
+/**
+ * A message the handler cannot use: the wrong frame kind (close 1003, `UNSUPPORTED_DATA`) or a
+ * payload that does not parse or validate (close 1007, `INVALID_PAYLOAD`). Thrown by
+ * `receiveText()`, `receiveBytes()` and `receiveJson()`; when it escapes a handler, the
+ * connection closes with `closeCode` and `reason` instead of 1011.
+ */
+export class MessageError extends Error {
+  override readonly name = "MessageError";
+  constructor(
+    readonly closeCode: 1003 | 1007,
+    /** Short, safe for a close reason (at most 123 bytes of UTF-8). */
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}

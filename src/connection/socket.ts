@@ -1,0 +1,272 @@
+/**
+ * `Socket`: what a handler sees of its connection. It asks the connection for everything and
+ * never touches the transport.
+ *
+ * Conventions: mistakes in the calling code (an invalid close code, accepting twice, sending
+ * before accept) throw synchronously at the call site; conditions of the wire (the peer left,
+ * the connection closed) reject the returned promise with `WebSocketDisconnect` or
+ * `SocketClosedError`. Those promises are pre-handled: one nobody awaits never becomes an
+ * unhandled rejection.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import type { ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
+import { type MessageSchema, type SchemaOutput, validate } from "../codec/schema.js";
+import { truncateReason } from "./close-codes.js";
+import { MessageError, WebSocketDisconnect } from "./errors.js";
+import type { InboundMessage } from "./mailbox.js";
+
+/** The server's answer to a handshake it accepts. */
+export interface AcceptInit {
+  /** One of the subprotocols the client offered (`socket.subprotocols`); none when omitted. */
+  readonly subprotocol?: string;
+  /** Extra response headers on the 101 response. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** An HTTP denial of the handshake. */
+export interface RejectInit {
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+/** The peer's address. */
+export interface ClientAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** What the Socket needs from its connection (implemented by the connection runtime). */
+export interface SocketRuntime {
+  readonly lifecycle: ConnectionState;
+  readonly requestUrl: string;
+  readonly requestHeaders: IncomingHttpHeaders;
+  readonly client: ClientAddress;
+  readonly acceptedSubprotocol: string | undefined;
+  readonly signal: AbortSignal;
+  readonly closed: Promise<ConnectionOutcome>;
+  accept(init: AcceptInit): void;
+  reject(status: number, init: RejectInit): void;
+  close(code: number, reason: string): void;
+  send(data: string | Uint8Array, isBinary: boolean, operation: string): Promise<void>;
+  take(operation: string): Promise<InboundMessage>;
+  offeredSubprotocols(): readonly string[];
+}
+
+/** A data message as `receive()` gives it: text frames as strings, binary frames as Buffers. */
+export type Message = string | Buffer;
+
+const HANDLED = (): void => {};
+
+/** Rejects like `Promise.reject`, but never reported as unhandled when nobody awaits it. */
+export function handledRejection<T>(error: unknown): Promise<T> {
+  const promise = Promise.reject(error as Error);
+  promise.catch(HANDLED);
+  return promise;
+}
+
+function parseCookies(header: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  if (header === undefined) return cookies;
+  for (const pair of header.split(";")) {
+    const separator = pair.indexOf("=");
+    if (separator <= 0) continue;
+    const name = pair.slice(0, separator).trim();
+    let value = pair.slice(separator + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    if (!(name in cookies)) {
+      try {
+        cookies[name] = decodeURIComponent(value);
+      } catch {
+        cookies[name] = value;
+      }
+    }
+  }
+  return cookies;
+}
+
+export class Socket<
+  Params extends object = Readonly<Record<string, string | undefined>>,
+  State extends object = Record<string, unknown>,
+> implements AsyncIterable<Message>
+{
+  /** Path parameters of the matched route, typed from its path literal. */
+  readonly params: Params;
+  readonly #runtime: SocketRuntime;
+  #url: URL | undefined;
+  #query: Readonly<Record<string, string>> | undefined;
+  #cookies: Readonly<Record<string, string>> | undefined;
+  #state: State | undefined;
+
+  constructor(runtime: SocketRuntime, params: Params) {
+    this.#runtime = runtime;
+    this.params = params;
+  }
+
+  /** Where the connection is in its lifecycle. */
+  get lifecycle(): ConnectionState {
+    return this.#runtime.lifecycle;
+  }
+
+  /** The request URL (host from the `Host` header). */
+  get url(): URL {
+    return (this.#url ??= new URL(this.#runtime.requestUrl, `ws://${this.#runtime.requestHeaders.host ?? "localhost"}`));
+  }
+
+  /** Query parameters; the first value of each name (all values: `socket.url.searchParams`). */
+  get query(): Readonly<Record<string, string>> {
+    if (this.#query === undefined) {
+      const query: Record<string, string> = {};
+      for (const [name, value] of this.url.searchParams) if (!(name in query)) query[name] = value;
+      this.#query = query;
+    }
+    return this.#query;
+  }
+
+  /** Request headers, names in lower case. */
+  get headers(): IncomingHttpHeaders {
+    return this.#runtime.requestHeaders;
+  }
+
+  /** Cookies sent with the handshake. */
+  get cookies(): Readonly<Record<string, string>> {
+    return (this.#cookies ??= parseCookies(this.#runtime.requestHeaders.cookie));
+  }
+
+  /** The peer's address and port. */
+  get client(): ClientAddress {
+    return this.#runtime.client;
+  }
+
+  /** The subprotocols the client offered, in its order of preference. */
+  get subprotocols(): readonly string[] {
+    return this.#runtime.offeredSubprotocols();
+  }
+
+  /** The subprotocol chosen at accept, if any. */
+  get subprotocol(): string | undefined {
+    return this.#runtime.acceptedSubprotocol;
+  }
+
+  /** Per-connection state: set it in guards or on accept, read it in every later handler call. */
+  get state(): State {
+    return (this.#state ??= {} as State);
+  }
+
+  /** Aborted as soon as the connection starts closing, whoever closed it. */
+  get signal(): AbortSignal {
+    return this.#runtime.signal;
+  }
+
+  /** Settles once the connection is closed, with its close code, reason and initiator. */
+  get closed(): Promise<ConnectionOutcome> {
+    return this.#runtime.closed;
+  }
+
+  /**
+   * Complete the handshake. Throws `RangeError` when `subprotocol` was not offered by the client
+   * and `SocketStateError` when the connection was already accepted or closed by the server.
+   * Rejects with `WebSocketDisconnect` when the client left before the answer.
+   */
+  accept(init: AcceptInit = {}): Promise<void> {
+    this.#runtime.accept(init);
+    const lifecycle = this.#runtime.lifecycle;
+    return lifecycle === "open" ? Promise.resolve() : handledRejection(new WebSocketDisconnect(1006, ""));
+  }
+
+  /**
+   * Refuse the handshake with an HTTP response (403 by default); the client never gets a
+   * WebSocket. Only before accept; browsers cannot read the status, so prefer `close(code)`
+   * when a browser must learn why.
+   */
+  reject(status = 403, init: RejectInit = {}): void {
+    this.#runtime.reject(status, init);
+  }
+
+  /**
+   * Close with `code` (default 1000) and `reason` (at most 123 bytes of UTF-8). Before accept
+   * this completes the handshake and then closes, so the client sees the code. Closing twice is
+   * harmless. Throws `RangeError` for a code that cannot be sent or a reason that does not fit.
+   */
+  close(code = 1000, reason = ""): Promise<void> {
+    this.#runtime.close(code, reason);
+    return Promise.resolve();
+  }
+
+  /** The next message: text frames as strings, binary frames as Buffers. */
+  async receive(): Promise<Message> {
+    const message = await this.#runtime.take("receive");
+    return message.isBinary ? message.data : message.data.toString("utf8");
+  }
+
+  /** The next text message. A binary frame instead throws `MessageError` (close 1003 if it escapes). */
+  async receiveText(): Promise<string> {
+    const message = await this.#runtime.take("receiveText");
+    if (message.isBinary) throw new MessageError(1003, "expected a text message");
+    return message.data.toString("utf8");
+  }
+
+  /** The next binary message. A text frame instead throws `MessageError` (close 1003 if it escapes). */
+  async receiveBytes(): Promise<Buffer> {
+    const message = await this.#runtime.take("receiveBytes");
+    if (!message.isBinary) throw new MessageError(1003, "expected a binary message");
+    return message.data;
+  }
+
+  /**
+   * The next message parsed as JSON (text or binary frame), validated by `schema` when given
+   * (an effect Schema or any Standard Schema). Bad JSON or a failed validation throws
+   * `MessageError` (close 1007 with a reason naming the problem if it escapes).
+   */
+  async receiveJson(): Promise<unknown>;
+  async receiveJson<S extends MessageSchema>(schema: S): Promise<SchemaOutput<S>>;
+  async receiveJson(schema?: MessageSchema): Promise<unknown> {
+    const message = await this.#runtime.take("receiveJson");
+    let value: unknown;
+    try {
+      value = JSON.parse(message.data.toString("utf8"));
+    } catch {
+      throw new MessageError(1007, "invalid JSON");
+    }
+    if (schema === undefined) return value;
+    const result = await validate(schema, value);
+    if (!result.ok) throw new MessageError(1007, truncateReason(result.problem));
+    return result.value;
+  }
+
+  /** Send a text frame. */
+  sendText(text: string): Promise<void> {
+    if (typeof text !== "string") throw new TypeError(`sendText() takes a string, got ${typeof text}`);
+    return this.#runtime.send(text, false, "sendText");
+  }
+
+  /** Send a binary frame. */
+  sendBytes(bytes: Uint8Array | ArrayBuffer): Promise<void> {
+    const view = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes;
+    if (!(view instanceof Uint8Array)) throw new TypeError("sendBytes() takes a Uint8Array, Buffer or ArrayBuffer");
+    return this.#runtime.send(view, true, "sendBytes");
+  }
+
+  /** Send `value` as JSON in a text frame. */
+  sendJson(value: unknown): Promise<void> {
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new TypeError(`sendJson() cannot encode ${typeof value} as JSON`);
+    return this.#runtime.send(text, false, "sendJson");
+  }
+
+  /** Messages until the peer leaves; the loop then ends without an exception. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+    for (;;) {
+      let message: InboundMessage;
+      try {
+        message = await this.#runtime.take("iterate");
+      } catch (error) {
+        if (error instanceof WebSocketDisconnect) return;
+        throw error;
+      }
+      yield message.isBinary ? message.data : message.data.toString("utf8");
+    }
+  }
+}
+
+/** A socket of any route, as the runtime holds it. */
+export type AnySocket = Socket<object, object>;

@@ -1,0 +1,67 @@
+/**
+ * `websocket(path, handler)`: the low-level route. The handler gets the `Socket` and drives the
+ * whole conversation: accept, receive, send, close. Compiled into a handler actor whose
+ * messages feed `socket.receive()` and whose settling ends the connection (return → 1000,
+ * throw → 1011).
+ */
+import type { PathParams } from "../app/path-params.js";
+import type { AnySocket, Socket } from "../connection/socket.js";
+import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
+
+export type WebSocketHandler<Path extends string, State extends object = Record<string, unknown>> = (
+  socket: Socket<PathParams<Path>, State>,
+) => void | Promise<void>;
+
+/** A WebSocket route: a path and the handler logic compiled for it. */
+export interface WebSocketRoute<Path extends string = string> {
+  readonly kind: "websocket";
+  readonly path: Path;
+  readonly logic: HandlerLogic;
+}
+
+const DONE = { type: "handlerDone" } as const;
+
+/** Compile a low-level handler: inbound frames go to the socket's mailbox, the promise ends the actor. */
+export function compileLowLevel(handler: (socket: AnySocket) => unknown): HandlerLogic {
+  return {
+    start(parent: HandlerParent): HandlerActor {
+      const actor: HandlerActor = {
+        message: (data, isBinary) => parent.enqueue(data, isBinary),
+        disconnect: () => {},
+      };
+      let result: unknown;
+      try {
+        result = handler(parent.socket);
+      } catch (error) {
+        parent.report({ type: "handlerError", error });
+        return actor;
+      }
+      if (result instanceof Promise) {
+        result.then(
+          () => parent.report(DONE),
+          (error: unknown) => parent.report({ type: "handlerError", error }),
+        );
+      } else {
+        parent.report(DONE);
+      }
+      return actor;
+    },
+  };
+}
+
+/**
+ * A low-level WebSocket route: full control of the socket.
+ *
+ * ```ts
+ * websocket("/ws", async (socket) => {
+ *   await socket.accept();
+ *   for await (const message of socket) await socket.sendText(`Echo: ${message}`);
+ * });
+ * ```
+ */
+export function websocket<Path extends string, State extends object = Record<string, unknown>>(
+  path: Path,
+  handler: WebSocketHandler<Path, State>,
+): WebSocketRoute<Path> {
+  return { kind: "websocket", path, logic: compileLowLevel(handler as (socket: AnySocket) => unknown) };
+}

@@ -1,0 +1,272 @@
+/**
+ * `testClient(app)`: drive an app the way a WebSocket client would, over the in-memory
+ * transport (default: no sockets, deterministic) or over real TCP (`{ transport: "tcp" }`),
+ * with the same API and the same observable outcomes.
+ */
+import { randomBytes } from "node:crypto";
+import type { App } from "../app/app.js";
+import { type MessageSchema, type SchemaOutput, validate } from "../codec/schema.js";
+import { WebSocketDisconnect } from "../connection/errors.js";
+import type { ClientWire, ClientWireListener } from "../transport/client-wire.js";
+import { MemoryWire } from "../transport/memory.js";
+import type { DenialResponse } from "../transport/transport.js";
+import { openWsClientWire } from "../transport/ws-client.js";
+
+export interface TestClientOptions {
+  /** `"memory"` (default) or `"tcp"`: the latter starts `app.listen()` on 127.0.0.1 on first use. */
+  readonly transport?: "memory" | "tcp";
+  /** How long `receive*()` waits before failing the test instead of hanging it. Default 5 000 ms. */
+  readonly receiveTimeoutMs?: number;
+}
+
+export interface ConnectOptions {
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly subprotocols?: readonly string[];
+}
+
+/** How a connection ended, as the client saw it. */
+export interface CloseInfo {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+}
+
+/** The server refused the handshake with an HTTP response. */
+export class HandshakeRejected extends Error {
+  override readonly name = "HandshakeRejected";
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(response: DenialResponse) {
+    super(`Handshake rejected with HTTP ${response.status}${response.body === "" ? "" : `: ${response.body}`}`);
+    this.status = response.status;
+    this.body = response.body;
+    this.headers = response.headers;
+  }
+}
+
+export interface TestClient {
+  /** Open a WebSocket to `path` (with query). Rejects with `HandshakeRejected` when the server refuses it. */
+  connect(path: string, options?: ConnectOptions): Promise<TestSocket>;
+  /** An HTTP request to the app's HTTP routes. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Abort every socket this client opened that is still open. */
+  close(): Promise<void>;
+}
+
+type Frame = { readonly data: Buffer; readonly isBinary: boolean };
+
+/** One client connection. `receive*()` time out rather than hang; after the close they throw `WebSocketDisconnect`. */
+export class TestSocket {
+  /** The subprotocol the server chose, if any. */
+  readonly subprotocol: string | undefined;
+  /** Response headers of the handshake, names in lower case. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Settles when the connection has ended. */
+  readonly closed: Promise<CloseInfo>;
+  readonly #wire: ClientWire;
+  readonly #inbox: TestInbox;
+
+  /** @internal */
+  constructor(wire: ClientWire, inbox: TestInbox, subprotocol: string | undefined, headers: Readonly<Record<string, string>>) {
+    this.#wire = wire;
+    this.#inbox = inbox;
+    this.subprotocol = subprotocol;
+    this.headers = headers;
+    this.closed = inbox.closed;
+  }
+
+  sendText(text: string): void {
+    this.#wire.send(text, false);
+  }
+
+  sendBytes(bytes: Uint8Array): void {
+    this.#wire.send(bytes, true);
+  }
+
+  sendJson(value: unknown): void {
+    this.#wire.send(JSON.stringify(value), false);
+  }
+
+  /** The next message: text as a string, binary as a Buffer. */
+  async receive(): Promise<string | Buffer> {
+    const frame = await this.#inbox.take();
+    return frame.isBinary ? frame.data : frame.data.toString("utf8");
+  }
+
+  async receiveText(): Promise<string> {
+    const frame = await this.#inbox.take();
+    if (frame.isBinary) throw new TypeError(`Expected a text message, got ${frame.data.length} binary bytes`);
+    return frame.data.toString("utf8");
+  }
+
+  async receiveBytes(): Promise<Buffer> {
+    const frame = await this.#inbox.take();
+    if (!frame.isBinary) throw new TypeError(`Expected a binary message, got text ${JSON.stringify(frame.data.toString("utf8"))}`);
+    return frame.data;
+  }
+
+  async receiveJson(): Promise<unknown>;
+  async receiveJson<S extends MessageSchema>(schema: S): Promise<SchemaOutput<S>>;
+  async receiveJson(schema?: MessageSchema): Promise<unknown> {
+    const value: unknown = JSON.parse((await this.#inbox.take()).data.toString("utf8"));
+    if (schema === undefined) return value;
+    const result = await validate(schema, value);
+    if (!result.ok) throw new TypeError(`Received JSON does not match the schema: ${result.problem}`);
+    return result.value;
+  }
+
+  /** Messages received and not yet read. */
+  get pending(): number {
+    return this.#inbox.size;
+  }
+
+  /** Send a close frame (no code: a frame without a status) and wait for the connection to end. */
+  close(code?: number, reason?: string): Promise<CloseInfo> {
+    this.#wire.close(code, reason);
+    return this.closed;
+  }
+
+  /** Drop the connection without a close frame, like a reset TCP connection. */
+  abort(): Promise<CloseInfo> {
+    this.#wire.abort();
+    return this.closed;
+  }
+}
+
+/** Frames in arrival order, then the close. */
+class TestInbox {
+  readonly #frames: Frame[] = [];
+  #waiter: { resolve: (frame: Frame) => void; reject: (error: Error) => void } | undefined;
+  #close: CloseInfo | undefined;
+  readonly closed: Promise<CloseInfo>;
+  #resolveClosed!: (info: CloseInfo) => void;
+  readonly #timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
+
+  get size(): number {
+    return this.#frames.length;
+  }
+
+  push(frame: Frame): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    if (waiter !== undefined) waiter.resolve(frame);
+    else this.#frames.push(frame);
+  }
+
+  end(info: CloseInfo): void {
+    if (this.#close !== undefined) return;
+    this.#close = info;
+    this.#resolveClosed(info);
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.reject(new WebSocketDisconnect(info.code, info.reason));
+  }
+
+  take(): Promise<Frame> {
+    const frame = this.#frames.shift();
+    if (frame !== undefined) return Promise.resolve(frame);
+    if (this.#close !== undefined) return Promise.reject(new WebSocketDisconnect(this.#close.code, this.#close.reason));
+    if (this.#waiter !== undefined) return Promise.reject(new Error("Another receive() is already waiting"));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiter = undefined;
+        reject(new Error(`No message within ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
+      this.#waiter = {
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+    });
+  }
+}
+
+type OpenWire = (path: string, headers: Record<string, string>, subprotocols: readonly string[], listener: ClientWireListener) => Promise<ClientWire>;
+
+/** A client for `app`, over memory (default) or real TCP. */
+export function testClient(app: App, options: TestClientOptions = {}): TestClient {
+  const receiveTimeoutMs = options.receiveTimeoutMs ?? 5000;
+  const sockets = new Set<TestSocket>();
+  let baseUrl: Promise<string> | undefined;
+  const tcpBase = (): Promise<string> =>
+    (baseUrl ??= app.listen({ port: 0, host: "127.0.0.1" }).then((address) => address.url));
+
+  const openWire: OpenWire =
+    options.transport === "tcp"
+      ? async (path, headers, subprotocols, listener) =>
+          openWsClientWire(`${(await tcpBase()).replace(/^http/, "ws")}${path}`, { headers, subprotocols }, listener)
+      : async (path, headers, subprotocols, listener) => {
+          const requestHeaders: Record<string, string> = {
+            host: "localhost",
+            connection: "Upgrade",
+            upgrade: "websocket",
+            "sec-websocket-version": "13",
+            "sec-websocket-key": randomBytes(16).toString("base64"),
+          };
+          for (const [name, value] of Object.entries(headers)) requestHeaders[name.toLowerCase()] = value;
+          if (subprotocols.length > 0) requestHeaders["sec-websocket-protocol"] = subprotocols.join(", ");
+          const wire = new MemoryWire(
+            { url: path, headers: requestHeaders, remoteAddress: "127.0.0.1", remotePort: 49152 + Math.floor(Math.random() * 16000) },
+            app.limits,
+            listener,
+          );
+          app.handleUpgrade(wire.server);
+          return wire.client;
+        };
+
+  return {
+    async connect(path, connectOptions = {}) {
+      const inbox = new TestInbox(receiveTimeoutMs);
+      let opened: ((socket: TestSocket) => void) | undefined;
+      let failed: ((error: Error) => void) | undefined;
+      const ready = new Promise<TestSocket>((resolve, reject) => {
+        opened = resolve;
+        failed = reject;
+      });
+      let wire: ClientWire | undefined;
+      const pendingOpen: { subprotocol: string | undefined; headers: Readonly<Record<string, string>> }[] = [];
+      const listener: ClientWireListener = {
+        onOpen(subprotocol, headers) {
+          if (wire === undefined) pendingOpen.push({ subprotocol, headers });
+          else openWith(wire, subprotocol, headers);
+        },
+        onDenied: (response) => failed?.(new HandshakeRejected(response)),
+        onMessage: (data, isBinary) => inbox.push({ data, isBinary }),
+        onClosed(code, reason, wasClean) {
+          inbox.end({ code, reason, wasClean });
+          failed?.(new Error(`Connection to ${path} failed before the handshake completed (code ${code})`));
+        },
+      };
+      const openWith = (w: ClientWire, subprotocol: string | undefined, headers: Readonly<Record<string, string>>): void => {
+        const socket = new TestSocket(w, inbox, subprotocol, headers);
+        sockets.add(socket);
+        void socket.closed.then(() => sockets.delete(socket));
+        failed = undefined;
+        opened?.(socket);
+      };
+      wire = await openWire(path, { ...connectOptions.headers }, connectOptions.subprotocols ?? [], listener);
+      for (const open of pendingOpen.splice(0)) openWith(wire, open.subprotocol, open.headers);
+      return ready;
+    },
+
+    async fetch(path, init) {
+      if (options.transport === "tcp") return fetch(`${await tcpBase()}${path}`, init);
+      return app.fetch(new Request(`http://localhost${path}`, init));
+    },
+
+    async close() {
+      await Promise.all([...sockets].map((socket) => socket.abort()));
+    },
+  };
+}
