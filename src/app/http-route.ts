@@ -15,16 +15,20 @@ export interface HttpContext<Path extends string> {
 
 export type HttpHandler<Path extends string> = (request: Request, context: HttpContext<Path>) => unknown;
 
+/** A handler as the router holds it, its params no longer tied to one path literal. */
+type RoutedHttpHandler = (request: Request, context: HttpContext<string>) => unknown;
+
 export interface HttpRoute<Path extends string = string> {
   readonly kind: "http";
   readonly method: HttpMethod;
   readonly path: Path;
-  readonly handler: HttpHandler<Path>;
+  readonly handler: RoutedHttpHandler;
 }
 
 /** An HTTP route for `method`. */
 export function http<Path extends string>(method: HttpMethod, path: Path, handler: HttpHandler<Path>): HttpRoute<Path> {
-  return { kind: "http", method, path, handler };
+  // The router only calls it with the params its own path produced.
+  return { kind: "http", method, path, handler: handler as RoutedHttpHandler };
 }
 
 /** A GET route, e.g. `get("/history", () => Response.json(history))`. */

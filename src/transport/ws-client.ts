@@ -2,16 +2,29 @@
  * A client wire over real TCP, with the `ws` client (kept in the transport folder: nothing
  * above it imports `ws`).
  */
+import type { ClientRequest, IncomingMessage } from "node:http";
 import { WebSocket } from "ws";
 import type { ClientHandshake, ClientWire, ClientWireListener } from "./client-wire.js";
 
 export function openWsClientWire(url: string, handshake: ClientHandshake, listener: ClientWireListener): ClientWire {
-  const ws = new WebSocket(url, [...handshake.subprotocols], {
-    headers: { ...handshake.headers },
+  // Subprotocols go in the header rather than to `ws`, which fails a handshake whose answer names
+  // none; browsers accept that answer (only an unoffered choice is an error), and so do we.
+  const headers: Record<string, string> = { ...handshake.headers };
+  if (handshake.subprotocols.length > 0) headers["sec-websocket-protocol"] = handshake.subprotocols.join(", ");
+  const ws = new WebSocket(url, {
+    headers,
     perMessageDeflate: false,
     maxPayload: 0x7fffffff,
   });
   ws.binaryType = "nodebuffer";
+  // Take the server's choice out of the response before `ws` checks it against an empty offer.
+  let chosen: string | undefined;
+  const request = (ws as unknown as { _req?: ClientRequest })._req;
+  request?.prependListener("upgrade", (response: IncomingMessage) => {
+    const header = response.headers["sec-websocket-protocol"];
+    chosen = header;
+    delete response.headers["sec-websocket-protocol"];
+  });
   let responseHeaders: Record<string, string> = {};
   // Each of open, denial and failure is reported once; a denial is not also a close.
   let phase: "connecting" | "open" | "denied" | "ended" = "connecting";
@@ -19,8 +32,15 @@ export function openWsClientWire(url: string, handshake: ClientHandshake, listen
     responseHeaders = flatHeaders(response.headers);
   });
   ws.on("open", () => {
+    if (chosen !== undefined) responseHeaders["sec-websocket-protocol"] = chosen;
+    if (chosen !== undefined && !handshake.subprotocols.includes(chosen)) {
+      phase = "ended";
+      ws.terminate();
+      listener.onClosed(1006, `server chose subprotocol "${chosen}", which was not offered`, false);
+      return;
+    }
     phase = "open";
-    listener.onOpen(ws.protocol === "" ? undefined : ws.protocol, responseHeaders);
+    listener.onOpen(chosen, responseHeaders);
   });
   ws.on("unexpected-response", (_request, response) => {
     phase = "denied";
