@@ -5,6 +5,7 @@
  */
 import { createApp, get, html } from "../src/index.js";
 import { echo } from "./echo.js";
+import { isMain, serve } from "./serve.js";
 
 const page = `<!doctype html>
 <meta charset="utf-8">
@@ -30,12 +31,8 @@ export const app = createApp({
   routes: [echo, get("/", () => html(page)), get("/status", () => ({ connections: app.connectionCount }))],
 });
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const address = await app.listen({ port: Number(process.env.PORT ?? 8000), host: process.env.HOST ?? "127.0.0.1" });
-  console.log(`listening on ${address.url}`);
+if (isMain(import.meta.url)) {
+  const address = await serve(app);
   console.log(`  echo:   ${address.url.replace(/^http/, "ws")}/ws`);
   console.log(`  page:   ${address.url}/`);
-  const stop = (): void => void app.close().then(() => process.exit(0));
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
 }
