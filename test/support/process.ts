@@ -74,10 +74,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "timeout">
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function startOnce(port: number, readyTimeoutMs: number): Promise<EchoProcess> {
-  const child = spawn(TSX, ["examples/echo.ts"], {
+/** What to start: a program and its arguments (default: tsx on a script), and extra environment. */
+export interface ServerCommand {
+  readonly command?: string;
+  readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+function startOnce(port: number, readyTimeoutMs: number, what: ServerCommand): Promise<EchoProcess> {
+  const child = spawn(what.command ?? TSX, [...what.args], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", NODE_OPTIONS: "" },
+    env: { ...process.env, ...what.env, PORT: String(port), HOST: "127.0.0.1", NODE_OPTIONS: "" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -150,7 +157,7 @@ function startOnce(port: number, readyTimeoutMs: number): Promise<EchoProcess> {
       void echo.stop(500);
       reject(
         new Error(
-          `examples/echo.ts did not print "${expected}" within ${readyTimeoutMs} ms.\n` +
+          `${what.args.join(" ")} did not print "${expected}" within ${readyTimeoutMs} ms.\n` +
             `stdout:\n${out}\nstderr:\n${err}`,
         ),
       );
@@ -166,7 +173,7 @@ function startOnce(port: number, readyTimeoutMs: number): Promise<EchoProcess> {
       reject(
         Object.assign(
           new Error(
-            `examples/echo.ts exited (code ${exit.code}, signal ${exit.signal}) before listening.\n` +
+            `${what.args.join(" ")} exited (code ${exit.code}, signal ${exit.signal}) before listening.\n` +
               `stdout:\n${out}\nstderr:\n${err}`,
           ),
           { stderr: err },
@@ -195,11 +202,16 @@ function startOnce(port: number, readyTimeoutMs: number): Promise<EchoProcess> {
  * Start `examples/echo.ts` on a free port and wait for its `listening on …` line. Retries on a
  * fresh port (at most twice) only when the chosen port was taken in between (EADDRINUSE).
  */
-export async function startEcho(readyTimeoutMs = 15_000): Promise<EchoProcess> {
+export function startEcho(readyTimeoutMs = 15_000): Promise<EchoProcess> {
+  return startServer({ args: ["examples/echo.ts"] }, readyTimeoutMs);
+}
+
+/** Start any server command on a free port (PORT / HOST in its environment) and wait for its `listening on …` line. */
+export async function startServer(what: ServerCommand, readyTimeoutMs = 15_000): Promise<EchoProcess> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {
-      return await startOnce(port, readyTimeoutMs);
+      return await startOnce(port, readyTimeoutMs, what);
     } catch (error) {
       const stderr = (error as { stderr?: unknown }).stderr;
       if (attempt < 3 && typeof stderr === "string" && stderr.includes("EADDRINUSE")) continue;
