@@ -14,9 +14,10 @@ import { createWsUpgradeListener, type UpgradeListener } from "../transport/ws.j
 import { type HttpRoute, toResponse } from "./http-route.js";
 import { toRequest, writeResponse } from "./node-http.js";
 import { Router } from "./router.js";
+import { type LayerOptions } from "./layers.js";
 import { flattenRoutes, type Route } from "./routes.js";
 
-export interface AppOptions {
+export interface AppOptions extends LayerOptions {
   readonly routes: readonly Route[];
   /** Where handler errors are reported; any pino-compatible logger. Default: JSON lines on stderr, warnings and errors only. */
   readonly logger?: Logger;
@@ -28,6 +29,8 @@ export interface AppOptions {
   readonly closeTimeoutMs?: number;
   /** Inbound messages queued for a handler before the transport stops reading. Default 64. */
   readonly inboundHighWater?: number;
+  /** Outbound bytes buffered per connection past which sends wait for the client to read. Default 1 MiB. */
+  readonly outboundHighWater?: number;
 }
 
 export interface ListenOptions {
@@ -98,18 +101,34 @@ class StatewireApp implements App {
       this.#live.delete(connection);
       if (this.#live.size === 0) this.#drained?.();
     };
-    for (const { path, route } of flattenRoutes(options.routes)) {
+    const dependencyEvents = {
+      acquired: () => {},
+      released: (name: string, error?: unknown) => {
+        if (error !== undefined) this.#logger.error({ err: error, dependency: name }, "releasing a dependency failed");
+      },
+    };
+    const { dependencies, socketClass } = options;
+    const appLayer: LayerOptions = {
+      ...(dependencies === undefined ? {} : { dependencies }),
+      ...(socketClass === undefined ? {} : { socketClass }),
+    };
+    for (const { path, route, layers } of flattenRoutes(options.routes, appLayer)) {
       if (route.kind === "http") {
         this.#httpRoutes.add(route.method, path, route);
         continue;
       }
+      const SocketType = layers.socketClass ?? Socket;
+      const routeDependencies = layers.dependencies;
       this.#wsRoutes.add("GET", path, {
         routePath: path,
         logic: route.logic,
         logger: this.#logger,
         closeTimeoutMs: options.closeTimeoutMs ?? 5000,
         inboundHighWater: options.inboundHighWater ?? 64,
-        createSocket: (runtime, params) => new Socket(runtime, params),
+        outboundHighWater: options.outboundHighWater ?? MiB,
+        dependencies: routeDependencies === undefined || Object.keys(routeDependencies).length === 0 ? undefined : routeDependencies,
+        dependencyEvents,
+        createSocket: (runtime, params) => new SocketType(runtime, params),
         onError,
         onStart,
         onClosed,

@@ -4,6 +4,7 @@
  */
 import type { WebSocketRoute } from "../handlers/websocket.js";
 import type { HttpRoute } from "./http-route.js";
+import { type LayerOptions, mergeLayers } from "./layers.js";
 
 export type Route = WebSocketRoute | HttpRoute | RouteGroup;
 
@@ -11,24 +12,30 @@ export interface RouteGroup {
   readonly kind: "group";
   readonly prefix: string;
   readonly routes: readonly Route[];
+  readonly options: LayerOptions;
 }
 
-/** Routes under a common path prefix: `group("/chat", [websocket("/live", …), get("/history", …)])`. */
-export function group(prefix: string, routes: readonly Route[]): RouteGroup {
+/**
+ * Routes under a common path prefix, sharing layer options:
+ * `group("/chat", [websocket("/live", …), get("/history", …)], { dependencies })`.
+ */
+export function group(prefix: string, routes: readonly Route[], options: LayerOptions = {}): RouteGroup {
   if (!prefix.startsWith("/")) throw new TypeError(`A group prefix starts with "/": got "${prefix}"`);
-  return { kind: "group", prefix: prefix.replace(/\/+$/, ""), routes };
+  return { kind: "group", prefix: prefix.replace(/\/+$/, ""), routes, options };
 }
 
 /** Every non-group route with the full path its groups give it, in declaration order. */
 export function* flattenRoutes(
   routes: readonly Route[],
+  layers: LayerOptions,
   prefix = "",
-): Generator<{ readonly path: string; readonly route: WebSocketRoute | HttpRoute }> {
+): Generator<{ readonly path: string; readonly route: WebSocketRoute | HttpRoute; readonly layers: LayerOptions }> {
   for (const route of routes) {
-    if (route.kind === "group") yield* flattenRoutes(route.routes, prefix + route.prefix);
-    else {
-      if (!route.path.startsWith("/")) throw new TypeError(`A route path starts with "/": got "${route.path}"`);
-      yield { path: prefix + route.path, route };
+    if (route.kind === "group") {
+      yield* flattenRoutes(route.routes, mergeLayers(layers, route.options), prefix + route.prefix);
+      continue;
     }
+    if (!route.path.startsWith("/")) throw new TypeError(`A route path starts with "/": got "${route.path}"`);
+    yield { path: prefix + route.path, route, layers: route.kind === "websocket" ? mergeLayers(layers, route.options) : layers };
   }
 }

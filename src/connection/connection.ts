@@ -6,11 +6,13 @@
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from "node:http";
 import type { InspectionEvent } from "xstate";
 import type { ConnectionEvent, ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
+import type { Dependencies } from "../dependencies/provide.js";
+import { type DependencyEvents, DependencyScope } from "../dependencies/scope.js";
 import type { HandlerActor, HandlerLogic, HandlerParent, HandlerReport } from "../handlers/actor.js";
 import { parseSubprotocols } from "../transport/handshake.js";
 import type { AcceptOptions, DenialResponse, TransportConnection, TransportListener } from "../transport/transport.js";
-import { assertCloseFrame } from "./close-codes.js";
-import { HandshakeDenied, MessageError, SocketClosedError, SocketStateError, WebSocketDisconnect } from "./errors.js";
+import { assertCloseFrame, isValidCloseCode, truncateReason } from "./close-codes.js";
+import { SocketClosedError, SocketStateError, WebSocketDisconnect, statusOf } from "./errors.js";
 import { type LifecycleActor, type LifecycleEffects, startLifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
 import { type InboundMessage, Mailbox } from "./mailbox.js";
@@ -25,6 +27,11 @@ export interface ConnectionSettings {
   readonly closeTimeoutMs: number;
   /** Queued inbound messages at which the transport is paused. */
   readonly inboundHighWater: number;
+  /** Outbound bytes buffered at which sends start to wait for the transport to drain. */
+  readonly outboundHighWater: number;
+  /** The route's dependencies, its layers merged (nearest wins); undefined when none. */
+  readonly dependencies: Dependencies | undefined;
+  readonly dependencyEvents: DependencyEvents;
   /** Builds the socket a handler sees (a route may use a `Socket` subclass). */
   readonly createSocket: (runtime: SocketRuntime, params: object) => AnySocket;
   readonly onError: (error: unknown, socket: AnySocket) => void;
@@ -35,6 +42,15 @@ export interface ConnectionSettings {
 
 const RESOLVED = Promise.resolve();
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_DEPENDENCIES: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** The close code an error names (`closeCode`, valid on the wire), e.g. `WebSocketError` or `MessageError`. */
+function closeCodeOf(error: unknown): { code: number; reason: string } | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { closeCode, reason } = error as { closeCode?: unknown; reason?: unknown };
+  if (typeof closeCode !== "number" || !isValidCloseCode(closeCode)) return undefined;
+  return { code: closeCode, reason: typeof reason === "string" ? truncateReason(reason) : "" };
+}
 
 let nextId = 1;
 
@@ -46,6 +62,9 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   lifecycle: ConnectionState = "connecting";
   messagesIn = 0;
   messagesOut = 0;
+  messagesDropped = 0;
+  messagesDiscarded = 0;
+  dependencies: Readonly<Record<string, unknown>> = NO_DEPENDENCIES;
   readonly #transport: TransportConnection;
   readonly #actor: LifecycleActor;
   #handler: HandlerActor | undefined;
@@ -57,6 +76,9 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #outcome: ConnectionOutcome | undefined;
   #closedWaiters: ((outcome: ConnectionOutcome) => void)[] | undefined;
   #closeTimer: NodeJS.Timeout | undefined;
+  #scope: DependencyScope | undefined;
+  #handlerRunning = false;
+  #released = false;
 
   constructor(transport: TransportConnection, settings: ConnectionSettings, params: object) {
     this.#transport = transport;
@@ -65,10 +87,69 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     transport.listen(this);
     this.#actor = startLifecycle(this, settings.inspect);
     settings.onStart(this);
-    const handler = settings.logic.start(this);
+    if (settings.dependencies === undefined) this.#startHandler();
+    else this.#resolveDependencies(settings.dependencies);
+  }
+
+  #resolveDependencies(dependencies: Dependencies): void {
+    const socket = this.socket;
+    const scope = new DependencyScope(
+      dependencies,
+      { params: socket.params as Record<string, string | undefined>, query: socket.query, headers: socket.headers, cookies: socket.cookies, client: this.client, socket },
+      this.settings.dependencyEvents,
+    );
+    this.#scope = scope;
+    scope.resolveAll().then(
+      (resolved) => {
+        this.dependencies = resolved;
+        // The client may have left while providers ran; the scope is released at close.
+        if (this.lifecycle === "connecting") this.#startHandler();
+      },
+      (error: unknown) => {
+        if (this.lifecycle === "connecting") this.#refuse(error, "dependency provider failed");
+      },
+    );
+  }
+
+  #startHandler(): void {
+    this.#handlerRunning = true;
+    const handler = this.settings.logic.start(this);
     this.#handler = handler;
     // The handler may have closed the connection before its first await.
     if (this.#disconnect !== undefined) handler.disconnect(this.#disconnect.code, this.#disconnect.reason);
+  }
+
+  /**
+   * Answer an error raised before accept: the close code or HTTP status it names, else 500
+   * (and then it is a server fault, logged as one).
+   */
+  #refuse(error: unknown, what: string): void {
+    const close = closeCodeOf(error);
+    if (close !== undefined) {
+      this.#dispatch({ type: "close", code: close.code, reason: close.reason });
+      return;
+    }
+    const status = statusOf(error);
+    if (status === undefined) this.#reportFault(error, what);
+    const { headers, body } = error as { headers?: unknown; body?: unknown };
+    this.#denial = {
+      status: status ?? 500,
+      headers: status !== undefined && typeof headers === "object" && headers !== null ? (headers as Record<string, string>) : NO_HEADERS,
+      body: status !== undefined && typeof body === "string" && body !== "" ? body : (STATUS_CODES[status ?? 500] ?? ""),
+    };
+    this.#dispatch({ type: "reject", status: status ?? 500 });
+  }
+
+  #reportFault(error: unknown, what: string): void {
+    this.settings.logger.error(
+      { err: error, route: this.settings.routePath, connection: this.id, lifecycle: this.lifecycle },
+      what,
+    );
+    try {
+      this.settings.onError(error, this.socket);
+    } catch (hookError) {
+      this.settings.logger.error({ err: hookError, connection: this.id }, "onError hook failed");
+    }
   }
 
   get outcome(): ConnectionOutcome | undefined {
@@ -107,32 +188,29 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   // ---- handler → connection -----------------------------------------------------------------
 
   report(report: HandlerReport): void {
-    if (report.type === "handlerDone") {
-      this.#dispatch(report);
+    this.#handlerRunning = false;
+    if (report.type === "handlerDone") this.#dispatch(report);
+    else this.#handlerFailed(report.error);
+    if (this.lifecycle === "closed") this.#releaseDependencies();
+  }
+
+  #handlerFailed(error: unknown): void {
+    if (error instanceof WebSocketDisconnect || (error instanceof SocketClosedError && this.lifecycle !== "open")) {
+      // How a handler learns its peer left: a normal end, not a fault.
+      this.#dispatch({ type: "handlerDone" });
       return;
     }
-    const { error } = report;
-    if (error instanceof WebSocketDisconnect) {
-      // An unhandled disconnect is how a handler learns its peer left: a normal end.
-      this.#dispatch({ type: "handlerDone" });
-    } else if (error instanceof SocketClosedError && this.lifecycle !== "open") {
-      this.#dispatch({ type: "handlerDone" });
-    } else if (error instanceof MessageError && this.lifecycle === "open") {
-      this.#dispatch({ type: "close", code: error.closeCode, reason: error.reason });
-    } else if (error instanceof HandshakeDenied && this.lifecycle === "connecting") {
-      this.reject(error.status, { headers: error.headers, body: error.body });
-    } else {
-      this.settings.logger.error(
-        { err: error, route: this.settings.routePath, connection: this.id, lifecycle: this.lifecycle },
-        "WebSocket handler failed",
-      );
-      try {
-        this.settings.onError(error, this.socket);
-      } catch (hookError) {
-        this.settings.logger.error({ err: hookError, connection: this.id }, "onError hook failed");
-      }
-      this.#dispatch({ type: "handlerError" });
+    if (this.lifecycle === "connecting") {
+      this.#refuse(error, "WebSocket handler failed");
+      return;
     }
+    const close = closeCodeOf(error);
+    if (close !== undefined) {
+      this.#dispatch({ type: "close", code: close.code, reason: close.reason });
+      return;
+    }
+    this.#reportFault(error, "WebSocket handler failed");
+    this.#dispatch({ type: "handlerError" });
   }
 
   /** Hand an inbound message to `receive()` (the low-level handler's mailbox). */
@@ -234,14 +312,46 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
       }
       return handledRejection(new SocketClosedError(this.lifecycle, operation));
     }
+    return this.#write(data, isBinary);
+  }
+
+  reply(data: string | Uint8Array, isBinary: boolean): Promise<void> {
+    if (this.lifecycle !== "open") {
+      this.messagesDropped++;
+      return RESOLVED;
+    }
+    return this.#write(data, isBinary);
+  }
+
+  /** Write one frame; past the outbound high-water mark, the promise waits for the transport to drain. */
+  #write(data: string | Uint8Array, isBinary: boolean): Promise<void> {
     this.messagesOut++;
-    this.#transport.send(data, isBinary);
-    return RESOLVED;
+    const transport = this.#transport;
+    if (transport.bufferedAmount < this.settings.outboundHighWater) {
+      transport.send(data, isBinary);
+      return RESOLVED;
+    }
+    return new Promise((resolve) => transport.send(data, isBinary, () => resolve()));
+  }
+
+  pauseInbound(): void {
+    this.#transport.pause();
+  }
+
+  resumeInbound(): void {
+    this.#transport.resume();
+  }
+
+  discarded(): void {
+    this.messagesDiscarded++;
   }
 
   take(operation: string): Promise<InboundMessage> {
     if (this.lifecycle === "connecting") {
       throw new SocketStateError(`Cannot ${operation} before the connection is accepted: call socket.accept() first`);
+    }
+    if (!this.settings.logic.readsSocket) {
+      throw new SocketStateError(`Cannot ${operation}: this route's handler receives messages as arguments, not from the socket`);
     }
     return this.#inbox().take();
   }
@@ -286,5 +396,25 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     const waiters = this.#closedWaiters;
     this.#closedWaiters = undefined;
     if (waiters !== undefined) for (const resolve of waiters) resolve(outcome);
+    if (!this.#handlerRunning) this.#releaseDependencies();
+    else if (this.#scope !== undefined) {
+      // Dependencies outlive the connection only as long as the handler still uses them, and
+      // not forever: a handler that ignores the disconnect loses them after the close timeout.
+      setTimeout(() => {
+        if (this.#released) return;
+        this.settings.logger.warn(
+          { route: this.settings.routePath, connection: this.id },
+          "handler still running after its connection closed; releasing its dependencies",
+        );
+        this.#releaseDependencies();
+      }, this.settings.closeTimeoutMs).unref();
+    }
+  }
+
+  /** Release dependencies once: after close, once the handler has settled. */
+  #releaseDependencies(): void {
+    if (this.#released) return;
+    this.#released = true;
+    void this.#scope?.release();
   }
 }

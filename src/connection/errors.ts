@@ -64,3 +64,25 @@ export class MessageError extends Error {
     super(reason);
   }
 }
+
+/**
+ * Throw from a handler, hook or dependency provider to close the connection with `closeCode`
+ * and `reason` (before accept, the handshake completes first so the client sees the code).
+ */
+export class WebSocketError extends Error {
+  override readonly name = "WebSocketError";
+  constructor(
+    readonly closeCode: number,
+    readonly reason = "",
+  ) {
+    super(`Closing with ${closeCode}${reason === "" ? "" : ` (${reason})`}`);
+  }
+}
+
+/** The HTTP status an error names (`status` or `statusCode`, 400–599), as thrown by http-errors and friends. */
+export function statusOf(error: unknown): number | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  const candidate = typeof status === "number" ? status : statusCode;
+  return typeof candidate === "number" && Number.isInteger(candidate) && candidate >= 400 && candidate <= 599 ? candidate : undefined;
+}

@@ -16,9 +16,21 @@ export type HandlerReport =
 
 export interface HandlerParent {
   readonly socket: AnySocket;
+  /** The connection's resolved dependencies (empty when the route declares none). */
+  readonly dependencies: Readonly<Record<string, unknown>>;
   report(report: HandlerReport): void;
   /** Queue an inbound message for `socket.receive()` (bounded; pauses the transport when full). */
   enqueue(data: Buffer, isBinary: boolean): void;
+  /**
+   * Send a frame on the handler's behalf. Resolves at once while the outbound buffer is below
+   * its high-water mark, else when it drained; a frame after close is dropped (and counted).
+   */
+  reply(data: string | Uint8Array, isBinary: boolean): Promise<void>;
+  /** Stop / resume reading from the peer while the handler is behind. */
+  pauseInbound(): void;
+  resumeInbound(): void;
+  /** A client message the handler had no use for (a stream without `onMessage`). */
+  discarded(): void;
 }
 
 /** One handler, running for one connection. */
@@ -31,5 +43,7 @@ export interface HandlerActor {
 
 /** A handler compiled once per route; `start` runs it for one connection. */
 export interface HandlerLogic {
+  /** Whether the handler reads messages with `socket.receive*()` (the low-level kind) rather than as arguments. */
+  readonly readsSocket: boolean;
   start(parent: HandlerParent): HandlerActor;
 }

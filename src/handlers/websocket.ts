@@ -4,26 +4,36 @@
  * messages feed `socket.receive()` and whose settling ends the connection (return → 1000,
  * throw → 1011).
  */
+import type { LayerOptions } from "../app/layers.js";
 import type { PathParams } from "../app/path-params.js";
+import type { AppDependencies, Dependencies, ResolvedDependencies } from "../dependencies/provide.js";
 import type { AnySocket, Socket } from "../connection/socket.js";
 import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
 
-export type WebSocketHandler<Path extends string, State extends object = Record<string, unknown>> = (
-  socket: Socket<PathParams<Path>, State>,
-) => void | Promise<void>;
+export type WebSocketHandler<
+  Path extends string,
+  D extends Dependencies = Record<never, never>,
+  State extends object = Record<string, unknown>,
+> = (socket: Socket<PathParams<Path>, State>, dependencies: ResolvedDependencies<D> & AppDependencies) => void | Promise<void>;
 
-/** A WebSocket route: a path and the handler logic compiled for it. */
+/** A WebSocket route: a path, the handler logic compiled for it, and its layer options. */
 export interface WebSocketRoute<Path extends string = string> {
   readonly kind: "websocket";
   readonly path: Path;
   readonly logic: HandlerLogic;
+  readonly options: LayerOptions;
+}
+
+export interface WebSocketOptions<D extends Dependencies> extends LayerOptions {
+  readonly dependencies?: D;
 }
 
 const DONE = { type: "handlerDone" } as const;
 
 /** Compile a low-level handler: inbound frames go to the socket's mailbox, the promise ends the actor. */
-export function compileLowLevel(handler: (socket: AnySocket) => unknown): HandlerLogic {
+export function compileLowLevel(handler: (socket: AnySocket, dependencies: Readonly<Record<string, unknown>>) => unknown): HandlerLogic {
   return {
+    readsSocket: true,
     start(parent: HandlerParent): HandlerActor {
       const actor: HandlerActor = {
         message: (data, isBinary) => parent.enqueue(data, isBinary),
@@ -31,7 +41,7 @@ export function compileLowLevel(handler: (socket: AnySocket) => unknown): Handle
       };
       let result: unknown;
       try {
-        result = handler(parent.socket);
+        result = handler(parent.socket, parent.dependencies);
       } catch (error) {
         parent.report({ type: "handlerError", error });
         return actor;
@@ -59,9 +69,10 @@ export function compileLowLevel(handler: (socket: AnySocket) => unknown): Handle
  * });
  * ```
  */
-export function websocket<Path extends string, State extends object = Record<string, unknown>>(
-  path: Path,
-  handler: WebSocketHandler<Path, State>,
-): WebSocketRoute<Path> {
-  return { kind: "websocket", path, logic: compileLowLevel(handler as (socket: AnySocket) => unknown) };
+export function websocket<
+  Path extends string,
+  D extends Dependencies = Record<never, never>,
+  State extends object = Record<string, unknown>,
+>(path: Path, handler: WebSocketHandler<Path, D, State>, options: WebSocketOptions<D> = {}): WebSocketRoute<Path> {
+  return { kind: "websocket", path, logic: compileLowLevel(handler as Parameters<typeof compileLowLevel>[0]), options };
 }

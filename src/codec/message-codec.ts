@@ -1,0 +1,121 @@
+/**
+ * Frames to data and data to frames, for listeners and streams. Compiled once per route into
+ * two small functions, so the per-message path is a couple of branches.
+ *
+ * Receiving: `receive` says what the handler gets (`"text"`, `"bytes"`, `"json"` or a schema,
+ * validated), `receiveMode` which frame kind is allowed (the opcode, as in Litestar). A frame of
+ * the other kind is `UNSUPPORTED_DATA` (1003); a payload that does not decode or validate is
+ * `INVALID_PAYLOAD` (1007).
+ *
+ * Sending: a string is a text frame, bytes a binary frame, `undefined` nothing, anything else
+ * JSON (encoded through the `send` schema when one is given). `sendMode` forces the opcode.
+ */
+import { isUtf8 } from "node:buffer";
+import { Schema } from "effect";
+import { truncateReason } from "../connection/close-codes.js";
+import { type EffectSchema, type MessageSchema, type SchemaOutput, type StandardSchemaV1, validate } from "./schema.js";
+
+export type ReceiveKind = "text" | "bytes" | "json" | MessageSchema;
+export type FrameMode = "text" | "binary";
+
+/** What a handler receives for a `receive` kind. */
+export type DataOf<R> = R extends "text"
+  ? string
+  : R extends "bytes"
+    ? Buffer
+    : R extends "json"
+      ? unknown
+      : R extends MessageSchema
+        ? SchemaOutput<R>
+        : string;
+
+/** Why a message was refused, with the close code it calls for. */
+export interface InvalidMessage {
+  readonly code: 1003 | 1007;
+  /** Short, names the problem, fits a close reason. */
+  readonly problem: string;
+}
+
+export type Decoded<T> = { readonly ok: true; readonly value: T } | ({ readonly ok: false } & InvalidMessage);
+export type Decoder<T = unknown> = (data: Buffer, isBinary: boolean) => Decoded<T> | Promise<Decoded<T>>;
+
+/** One frame ready for the wire. */
+export interface OutboundFrame {
+  readonly data: string | Uint8Array;
+  readonly isBinary: boolean;
+}
+
+export type Encoder = (value: unknown) => OutboundFrame | undefined;
+
+const invalid = (code: 1003 | 1007, problem: string): Decoded<never> => ({ ok: false, code, problem: truncateReason(problem) });
+
+export function createDecoder(receive: ReceiveKind, receiveMode: FrameMode): Decoder {
+  const wantBinary = receiveMode === "binary";
+  const wrongKind = invalid(1003, `expected a ${receiveMode} message`);
+  const checkKind = (isBinary: boolean): boolean => isBinary === wantBinary;
+
+  if (receive === "bytes") {
+    return (data, isBinary) => (checkKind(isBinary) ? { ok: true, value: data } : wrongKind);
+  }
+  if (receive === "text") {
+    return (data, isBinary) => {
+      if (!checkKind(isBinary)) return wrongKind;
+      // Text frames were UTF-8 checked by the transport; binary ones read as text are checked here.
+      if (isBinary && !isUtf8(data)) return invalid(1007, "invalid UTF-8");
+      return { ok: true, value: data.toString("utf8") };
+    };
+  }
+  const parse = (data: Buffer, isBinary: boolean): Decoded<unknown> => {
+    if (!checkKind(isBinary)) return wrongKind;
+    try {
+      return { ok: true, value: JSON.parse(data.toString("utf8")) };
+    } catch {
+      return invalid(1007, "invalid JSON");
+    }
+  };
+  if (receive === "json") return parse;
+  const schema = receive;
+  return (data, isBinary) => {
+    const parsed = parse(data, isBinary);
+    if (!parsed.ok) return parsed;
+    const result = validate(schema, parsed.value);
+    const settle = (outcome: Awaited<typeof result>): Decoded<unknown> =>
+      outcome.ok ? { ok: true, value: outcome.value } : invalid(1007, outcome.problem);
+    return result instanceof Promise ? result.then(settle) : settle(result);
+  };
+}
+
+function toBytes(value: Uint8Array | ArrayBuffer): Uint8Array {
+  return value instanceof ArrayBuffer ? new Uint8Array(value) : value;
+}
+
+/** The JSON-ready form of `value` through a send schema (effect: encoded; Standard Schema: validated). */
+function schemaEncoder(schema: MessageSchema): (value: unknown) => unknown {
+  if (Schema.isSchema(schema)) {
+    return Schema.encodeUnknownSync(schema as EffectSchema as Schema.Codec<unknown, unknown>) as (value: unknown) => unknown;
+  }
+  return (value) => {
+    const result = (schema as StandardSchemaV1)["~standard"].validate(value);
+    if (result instanceof Promise) throw new TypeError("A send schema must validate synchronously");
+    if (result.issues !== undefined) {
+      throw new TypeError(`Reply does not match the send schema: ${result.issues[0]?.message ?? "invalid"}`);
+    }
+    return result.value;
+  };
+}
+
+export function createEncoder(sendMode: FrameMode | undefined, send: MessageSchema | undefined): Encoder {
+  const toJson = send === undefined ? JSON.stringify : ((encode) => (value: unknown) => JSON.stringify(encode(value)))(schemaEncoder(send));
+  return (value) => {
+    if (value === undefined) return undefined;
+    if (typeof value === "string") {
+      return sendMode === "binary" ? { data: Buffer.from(value, "utf8"), isBinary: true } : { data: value, isBinary: false };
+    }
+    if (value instanceof Uint8Array || value instanceof ArrayBuffer) {
+      return { data: toBytes(value), isBinary: sendMode !== "text" };
+    }
+    const json = toJson(value) as string | undefined;
+    if (json === undefined) throw new TypeError(`Cannot send ${typeof value} as JSON`);
+    return sendMode === "binary" ? { data: Buffer.from(json, "utf8"), isBinary: true } : { data: json, isBinary: false };
+  };
+}

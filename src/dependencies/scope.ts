@@ -1,0 +1,122 @@
+/**
+ * One connection's dependencies: resolved once each, before the handler runs, and released
+ * exactly once, in reverse order of acquisition, after the connection closed — whatever ended
+ * it. Nothing is released that was never acquired.
+ */
+import { Effect, Exit, Scope } from "effect";
+import type { Dependencies, Provider, ProviderContext } from "./provide.js";
+
+/** What a provider's result needs to be undone. */
+type Release = () => Promise<void>;
+
+const NOTHING_TO_RELEASE: Release = () => Promise.resolve();
+
+/** Reports what a scope did, for counters and the inspector. */
+export interface DependencyEvents {
+  acquired(name: string): void;
+  released(name: string, error?: unknown): void;
+}
+
+function isAsyncGenerator(value: unknown): value is AsyncGenerator<unknown, unknown, unknown> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as AsyncGenerator).next === "function" &&
+    typeof (value as AsyncGenerator)[Symbol.asyncIterator] === "function"
+  );
+}
+
+export class DependencyScope {
+  readonly #providers: Dependencies;
+  readonly #base: Omit<ProviderContext, "use">;
+  readonly #events: DependencyEvents;
+  readonly #values = new Map<string, Promise<unknown>>();
+  readonly #releases: { readonly name: string; readonly release: Release }[] = [];
+  #released: Promise<void> | undefined;
+
+  constructor(providers: Dependencies, base: Omit<ProviderContext, "use">, events: DependencyEvents) {
+    this.#providers = providers;
+    this.#base = base;
+    this.#events = events;
+  }
+
+  /** Resolve every declared dependency, in declaration order; rejects with the first provider error. */
+  async resolveAll(): Promise<Readonly<Record<string, unknown>>> {
+    const resolved: Record<string, unknown> = {};
+    for (const name of Object.keys(this.#providers)) resolved[name] = await this.use(name);
+    return resolved;
+  }
+
+  use(name: string): Promise<unknown> {
+    return this.#use(name, []);
+  }
+
+  /** `chain`: the providers waiting on this one, to name a cycle instead of deadlocking on it. */
+  #use(name: string, chain: readonly string[]): Promise<unknown> {
+    if (chain.includes(name)) return Promise.reject(new Error(`Dependency cycle: ${[...chain, name].join(" → ")}`));
+    let value = this.#values.get(name);
+    if (value === undefined) {
+      const provider = this.#providers[name];
+      if (provider === undefined) {
+        return Promise.reject(new Error(`Unknown dependency "${name}": declared are ${Object.keys(this.#providers).map((n) => `"${n}"`).join(", ") || "none"}`));
+      }
+      value = this.#acquire(name, provider, [...chain, name]);
+      this.#values.set(name, value);
+    }
+    return value;
+  }
+
+  async #acquire(name: string, provider: Provider<unknown>, chain: readonly string[]): Promise<unknown> {
+    if (this.#released !== undefined) throw new Error(`Dependency "${name}" requested after its connection released its dependencies`);
+    const context: ProviderContext = { ...this.#base, use: (other) => this.#use(other, chain) as Promise<never> };
+    const { value, release } = await this.#settle(name, provider.create(context));
+    this.#releases.push({ name, release });
+    this.#events.acquired(name);
+    return value;
+  }
+
+  async #settle(name: string, result: unknown): Promise<{ value: unknown; release: Release }> {
+    if (isAsyncGenerator(result)) {
+      const first = await result.next();
+      if (first.done === true) throw new Error(`Dependency "${name}": its generator returned without yielding a value`);
+      const release = async (): Promise<void> => {
+        // Resume after the `yield`: the provider's own cleanup code runs now.
+        const after = await result.next();
+        if (after.done !== true) {
+          await result.return(undefined);
+          throw new Error(`Dependency "${name}": its generator yielded more than once`);
+        }
+      };
+      return { value: first.value, release };
+    }
+    if (Effect.isEffect(result)) {
+      const scope = Scope.makeUnsafe();
+      try {
+        const value = await Effect.runPromise(Scope.provide(scope)(result as Effect.Effect<unknown, unknown, Scope.Scope>));
+        return { value, release: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
+      } catch (error) {
+        await Effect.runPromise(Scope.close(scope, Exit.void));
+        throw error;
+      }
+    }
+    return { value: await result, release: NOTHING_TO_RELEASE };
+  }
+
+  /** Release what was acquired, newest first, once; later calls return the same promise. Never rejects. */
+  release(): Promise<void> {
+    return (this.#released ??= this.#releaseAll());
+  }
+
+  async #releaseAll(): Promise<void> {
+    // Wait for acquisitions still in flight, so that a late one is released too.
+    await Promise.allSettled([...this.#values.values()]);
+    for (const { name, release } of this.#releases.splice(0).reverse()) {
+      try {
+        await release();
+        this.#events.released(name);
+      } catch (error) {
+        this.#events.released(name, error);
+      }
+    }
+  }
+}
