@@ -10,9 +10,22 @@ export type { PathParams } from "./app/path-params.js";
 export { group } from "./app/routes.js";
 export type { Route, RouteGroup } from "./app/routes.js";
 export { websocket } from "./handlers/websocket.js";
-export type { WebSocketHandler, WebSocketRoute } from "./handlers/websocket.js";
+export type { WebSocketHandler, WebSocketOptions, WebSocketRoute } from "./handlers/websocket.js";
+export { websocketListener } from "./handlers/listener.js";
+export type { ListenerOptions } from "./handlers/listener.js";
+export { websocketStream } from "./handlers/stream.js";
+export type { StreamOptions, StreamSource } from "./handlers/stream.js";
+export { WebSocketListener } from "./handlers/class-listener.js";
+export type { ListenerDependencies, WebSocketListenerClass } from "./handlers/class-listener.js";
+export type { HandlerContext } from "./handlers/context.js";
+export type { OnInvalid } from "./handlers/pipeline.js";
+export type { SessionHooks } from "./handlers/session.js";
+export { provide } from "./dependencies/provide.js";
+export type { AppDependencies, Dependencies, Provided, Provider, ProviderContext, ResolvedDependencies } from "./dependencies/provide.js";
+export type { LayerOptions, SocketClass } from "./app/layers.js";
+export type { DataOf, FrameMode, InvalidMessage, ReceiveKind } from "./codec/message-codec.js";
 export { Socket } from "./connection/socket.js";
-export type { AcceptInit, ClientAddress, Message, RejectInit } from "./connection/socket.js";
+export type { AcceptInit, AnySocket, ClientAddress, Message, RejectInit, SocketRuntime } from "./connection/socket.js";
 export {
   CloseCode,
   MAX_CLOSE_REASON_BYTES,
@@ -27,6 +40,7 @@ export {
   SocketClosedError,
   SocketStateError,
   WebSocketDisconnect,
+  WebSocketError,
 } from "./connection/errors.js";
 export { createJsonLogger, silentLogger } from "./connection/logger.js";
 export type { LogLevel, Logger } from "./connection/logger.js";

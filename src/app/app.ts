@@ -14,7 +14,7 @@ import { createWsUpgradeListener, type UpgradeListener } from "../transport/ws.j
 import { type HttpRoute, toResponse } from "./http-route.js";
 import { toRequest, writeResponse } from "./node-http.js";
 import { Router } from "./router.js";
-import { type LayerOptions } from "./layers.js";
+import { type LayerOptions, pickLayer } from "./layers.js";
 import { flattenRoutes, type Route } from "./routes.js";
 
 export interface AppOptions extends LayerOptions {
@@ -78,6 +78,7 @@ export interface App {
 }
 
 const MiB = 1024 * 1024;
+const RESERVED_CONTEXT_KEYS = new Set(["socket", "params", "query", "signal"]);
 
 class StatewireApp implements App {
   readonly limits: TransportLimits;
@@ -107,18 +108,18 @@ class StatewireApp implements App {
         if (error !== undefined) this.#logger.error({ err: error, dependency: name }, "releasing a dependency failed");
       },
     };
-    const { dependencies, socketClass } = options;
-    const appLayer: LayerOptions = {
-      ...(dependencies === undefined ? {} : { dependencies }),
-      ...(socketClass === undefined ? {} : { socketClass }),
-    };
-    for (const { path, route, layers } of flattenRoutes(options.routes, appLayer)) {
+    for (const { path, route, layers } of flattenRoutes(options.routes, pickLayer(options))) {
       if (route.kind === "http") {
         this.#httpRoutes.add(route.method, path, route);
         continue;
       }
       const SocketType = layers.socketClass ?? Socket;
       const routeDependencies = layers.dependencies;
+      for (const name of Object.keys(routeDependencies ?? {})) {
+        if (RESERVED_CONTEXT_KEYS.has(name)) {
+          throw new TypeError(`Route ${path}: a dependency cannot be named "${name}"; handler contexts already use that name`);
+        }
+      }
       this.#wsRoutes.add("GET", path, {
         routePath: path,
         logic: route.logic,

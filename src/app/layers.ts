@@ -28,3 +28,12 @@ export function mergeLayers(outer: LayerOptions, inner: LayerOptions): LayerOpti
     ...(socketClass === undefined ? {} : { socketClass }),
   };
 }
+
+/** Just the layer options out of a larger options object. */
+export function pickLayer(options: LayerOptions): LayerOptions {
+  const { dependencies, socketClass } = options;
+  return {
+    ...(dependencies === undefined ? {} : { dependencies }),
+    ...(socketClass === undefined ? {} : { socketClass }),
+  };
+}

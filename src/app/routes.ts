@@ -2,11 +2,13 @@
  * The route table's vocabulary: WebSocket routes, HTTP routes, and groups that put a path
  * prefix in front of both, so one "controller" can hold a socket and its HTTP views.
  */
+import { compileListenerClass, type WebSocketListenerClass } from "../handlers/class-listener.js";
 import type { WebSocketRoute } from "../handlers/websocket.js";
 import type { HttpRoute } from "./http-route.js";
 import { type LayerOptions, mergeLayers } from "./layers.js";
 
-export type Route = WebSocketRoute | HttpRoute | RouteGroup;
+/** Anything a route table lists: WebSocket and HTTP routes, groups, and class-based listeners. */
+export type Route = WebSocketRoute | HttpRoute | RouteGroup | WebSocketListenerClass;
 
 export interface RouteGroup {
   readonly kind: "group";
@@ -30,7 +32,8 @@ export function* flattenRoutes(
   layers: LayerOptions,
   prefix = "",
 ): Generator<{ readonly path: string; readonly route: WebSocketRoute | HttpRoute; readonly layers: LayerOptions }> {
-  for (const route of routes) {
+  for (const listed of routes) {
+    const route = typeof listed === "function" ? compileListenerClass(listed) : listed;
     if (route.kind === "group") {
       yield* flattenRoutes(route.routes, mergeLayers(layers, route.options), prefix + route.prefix);
       continue;

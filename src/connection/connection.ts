@@ -8,7 +8,7 @@ import type { InspectionEvent } from "xstate";
 import type { ConnectionEvent, ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
 import type { Dependencies } from "../dependencies/provide.js";
 import { type DependencyEvents, DependencyScope } from "../dependencies/scope.js";
-import type { HandlerActor, HandlerLogic, HandlerParent, HandlerReport } from "../handlers/actor.js";
+import type { HandlerActor, HandlerLogic, HandlerParent } from "../handlers/actor.js";
 import { parseSubprotocols } from "../transport/handshake.js";
 import type { AcceptOptions, DenialResponse, TransportConnection, TransportListener } from "../transport/transport.js";
 import { assertCloseFrame, isValidCloseCode, truncateReason } from "./close-codes.js";
@@ -187,14 +187,17 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   // ---- handler → connection -----------------------------------------------------------------
 
-  report(report: HandlerReport): void {
+  get inboundHighWater(): number {
+    return this.settings.inboundHighWater;
+  }
+
+  finished(): void {
     this.#handlerRunning = false;
-    if (report.type === "handlerDone") this.#dispatch(report);
-    else this.#handlerFailed(report.error);
+    this.#dispatch({ type: "handlerDone" });
     if (this.lifecycle === "closed") this.#releaseDependencies();
   }
 
-  #handlerFailed(error: unknown): void {
+  fail(error: unknown): void {
     if (error instanceof WebSocketDisconnect || (error instanceof SocketClosedError && this.lifecycle !== "open")) {
       // How a handler learns its peer left: a normal end, not a fault.
       this.#dispatch({ type: "handlerDone" });
@@ -312,24 +315,24 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
       }
       return handledRejection(new SocketClosedError(this.lifecycle, operation));
     }
-    return this.#write(data, isBinary);
+    return this.#write(data, isBinary) ?? RESOLVED;
   }
 
-  reply(data: string | Uint8Array, isBinary: boolean): Promise<void> {
+  reply(data: string | Uint8Array, isBinary: boolean): Promise<void> | undefined {
     if (this.lifecycle !== "open") {
       this.messagesDropped++;
-      return RESOLVED;
+      return undefined;
     }
     return this.#write(data, isBinary);
   }
 
-  /** Write one frame; past the outbound high-water mark, the promise waits for the transport to drain. */
-  #write(data: string | Uint8Array, isBinary: boolean): Promise<void> {
+  /** Write one frame; past the outbound high-water mark, a promise that waits for the transport to drain. */
+  #write(data: string | Uint8Array, isBinary: boolean): Promise<void> | undefined {
     this.messagesOut++;
     const transport = this.#transport;
     if (transport.bufferedAmount < this.settings.outboundHighWater) {
       transport.send(data, isBinary);
-      return RESOLVED;
+      return undefined;
     }
     return new Promise((resolve) => transport.send(data, isBinary, () => resolve()));
   }

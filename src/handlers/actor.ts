@@ -7,25 +7,30 @@
  */
 import type { AnySocket } from "../connection/socket.js";
 
-/** What a handler actor tells its connection. */
-export type HandlerReport =
-  /** The handler's work ended; the connection closes with 1000 if it is still open. */
-  | { readonly type: "handlerDone" }
-  /** The handler failed; the connection decides what the error means for the wire. */
-  | { readonly type: "handlerError"; readonly error: unknown };
-
 export interface HandlerParent {
   readonly socket: AnySocket;
   /** The connection's resolved dependencies (empty when the route declares none). */
   readonly dependencies: Readonly<Record<string, unknown>>;
-  report(report: HandlerReport): void;
+  /** The handler's inbound queue size at which it should `pauseInbound()`. */
+  readonly inboundHighWater: number;
+  /**
+   * The handler failed: the connection decides what the error means on the wire (1011, or the
+   * close code / HTTP status it names). Not final: the actor still calls `finished()`.
+   */
+  fail(error: unknown): void;
+  /**
+   * The handler is done with the connection, for good: it closes with 1000 if still open (403
+   * before accept), and its dependencies may now be released. Called once, last.
+   */
+  finished(): void;
   /** Queue an inbound message for `socket.receive()` (bounded; pauses the transport when full). */
   enqueue(data: Buffer, isBinary: boolean): void;
   /**
-   * Send a frame on the handler's behalf. Resolves at once while the outbound buffer is below
-   * its high-water mark, else when it drained; a frame after close is dropped (and counted).
+   * Send a frame on the handler's behalf. Returns `undefined` when the frame was written and the
+   * outbound buffer is below its high-water mark, else a promise that settles once it drained.
+   * A frame after close is dropped (and counted).
    */
-  reply(data: string | Uint8Array, isBinary: boolean): Promise<void>;
+  reply(data: string | Uint8Array, isBinary: boolean): Promise<void> | undefined;
   /** Stop / resume reading from the peer while the handler is behind. */
   pauseInbound(): void;
   resumeInbound(): void;

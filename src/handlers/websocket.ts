@@ -28,8 +28,6 @@ export interface WebSocketOptions<D extends Dependencies> extends LayerOptions {
   readonly dependencies?: D;
 }
 
-const DONE = { type: "handlerDone" } as const;
-
 /** Compile a low-level handler: inbound frames go to the socket's mailbox, the promise ends the actor. */
 export function compileLowLevel(handler: (socket: AnySocket, dependencies: Readonly<Record<string, unknown>>) => unknown): HandlerLogic {
   return {
@@ -39,21 +37,19 @@ export function compileLowLevel(handler: (socket: AnySocket, dependencies: Reado
         message: (data, isBinary) => parent.enqueue(data, isBinary),
         disconnect: () => {},
       };
+      const failed = (error: unknown): void => {
+        parent.fail(error);
+        parent.finished();
+      };
       let result: unknown;
       try {
         result = handler(parent.socket, parent.dependencies);
       } catch (error) {
-        parent.report({ type: "handlerError", error });
+        failed(error);
         return actor;
       }
-      if (result instanceof Promise) {
-        result.then(
-          () => parent.report(DONE),
-          (error: unknown) => parent.report({ type: "handlerError", error }),
-        );
-      } else {
-        parent.report(DONE);
-      }
+      if (result instanceof Promise) result.then(() => parent.finished(), failed);
+      else parent.finished();
       return actor;
     },
   };

@@ -1,0 +1,43 @@
+/**
+ * What listener and stream functions receive beside their data: the socket, path params,
+ * query, and the connection's dependencies by name. Built once per connection.
+ */
+import type { PathParams } from "../app/path-params.js";
+import type { AnySocket, Socket } from "../connection/socket.js";
+import type { AppDependencies, Dependencies, ResolvedDependencies } from "../dependencies/provide.js";
+
+export type HandlerContext<Path extends string, D extends Dependencies> = ResolvedDependencies<D> &
+  AppDependencies & {
+    readonly socket: Socket<PathParams<Path>>;
+    readonly params: PathParams<Path>;
+    /** Query parameters; the first value of each name. */
+    readonly query: Readonly<Record<string, string>>;
+    /** Aborted as soon as the connection starts closing. */
+    readonly signal: AbortSignal;
+  };
+
+/** A context of any route, as the runtime holds it. */
+export interface AnyContext {
+  readonly socket: AnySocket;
+  readonly params: object;
+  readonly query: Readonly<Record<string, string>>;
+  readonly signal: AbortSignal;
+}
+
+class Context implements AnyContext {
+  constructor(readonly socket: AnySocket) {}
+  get params(): object {
+    return this.socket.params;
+  }
+  get query(): Readonly<Record<string, string>> {
+    return this.socket.query;
+  }
+  get signal(): AbortSignal {
+    return this.socket.signal;
+  }
+}
+
+/** The context for one connection; dependency names were checked against the reserved ones when the app was created. */
+export function createContext(socket: AnySocket, dependencies: Readonly<Record<string, unknown>>): AnyContext {
+  return Object.assign(new Context(socket), dependencies);
+}

@@ -1,0 +1,145 @@
+/**
+ * `websocketListener(path, fn | options)`: data in, value out (Litestar's `websocket_listener`,
+ * with JSON validated, not only parsed). Compiled into a handler actor whose per-message path
+ * is the pipeline: decode, call, encode, send — synchronous when the function is.
+ */
+import { type LayerOptions, pickLayer } from "../app/layers.js";
+import { createDecoder, createEncoder, type DataOf, type FrameMode, type ReceiveKind } from "../codec/message-codec.js";
+import type { MessageSchema } from "../codec/schema.js";
+import type { Dependencies } from "../dependencies/provide.js";
+import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
+import { type AnyContext, createContext, type HandlerContext } from "./context.js";
+import { MessagePipeline, type OnInvalid, type PipelineSpec } from "./pipeline.js";
+import { closeSession, openSession, type SessionHooks } from "./session.js";
+import type { WebSocketRoute } from "./websocket.js";
+
+export interface ListenerOptions<Path extends string, R extends ReceiveKind, D extends Dependencies>
+  extends LayerOptions,
+    SessionHooks<HandlerContext<Path, D>> {
+  /** What the handler receives: `"text"` (default), `"bytes"`, `"json"`, or a schema (effect Schema or any Standard Schema) the JSON must satisfy. */
+  readonly receive?: R;
+  /** A schema replies are encoded through (effect Schema) or checked against (Standard Schema). */
+  readonly send?: MessageSchema;
+  /** The frame kind accepted: `"text"` (default; `"binary"` when `receive` is `"bytes"`). The other kind closes with 1003. */
+  readonly receiveMode?: FrameMode;
+  /** Force the frame kind of replies; by default strings and JSON go as text, bytes as binary. */
+  readonly sendMode?: FrameMode;
+  readonly dependencies?: D;
+  /** A message that does not decode: `"close"` (default: 1003 / 1007 with a reason naming the problem), `"reply"` (an error frame, stay open), or a function whose result is sent. */
+  readonly onInvalid?: OnInvalid<HandlerContext<Path, D>>;
+  /** Called with an error the handler threw, before the connection closes with 1011. */
+  readonly onError?: (error: unknown, context: HandlerContext<Path, D>) => unknown;
+  /** Called once per message, in order. Its result is the reply: string → text, bytes → binary, `undefined` → none, else JSON. */
+  readonly handler: (data: DataOf<R>, context: HandlerContext<Path, D>) => unknown;
+}
+
+/** What one connection of a listener runs: its per-message spec and hooks (shared, or made per connection). */
+export interface ListenerBehavior {
+  readonly spec: PipelineSpec<AnyContext>;
+  readonly hooks: SessionHooks<AnyContext>;
+}
+
+class ListenerActor implements HandlerActor {
+  readonly #parent: HandlerParent;
+  readonly #hooks: SessionHooks<AnyContext>;
+  readonly #context: AnyContext;
+  readonly #pipeline: MessagePipeline<AnyContext>;
+  #accepted = false;
+  #opened = false;
+  #disconnected = false;
+  #finishing = false;
+
+  constructor(parent: HandlerParent, behavior: ListenerBehavior) {
+    this.#parent = parent;
+    this.#hooks = behavior.hooks;
+    this.#context = createContext(parent.socket, parent.dependencies);
+    this.#pipeline = new MessagePipeline(parent, behavior.spec, this.#context);
+    void this.#open();
+  }
+
+  async #open(): Promise<void> {
+    const { accepted, ready } = await openSession(this.#parent, this.#context, this.#hooks);
+    this.#accepted = accepted;
+    this.#opened = true;
+    if (ready) this.#pipeline.release();
+    if (this.#disconnected || !ready) this.#finish();
+  }
+
+  message(data: Buffer, isBinary: boolean): void {
+    this.#pipeline.push(data, isBinary);
+  }
+
+  disconnect(): void {
+    this.#disconnected = true;
+    if (this.#opened) this.#finish();
+  }
+
+  /** Messages that arrived before the close are still handled (their replies are dropped); then `onDisconnect`. */
+  #finish(): void {
+    if (this.#finishing) return;
+    this.#finishing = true;
+    this.#pipeline.whenIdle(() => void closeSession(this.#parent, this.#context, this.#hooks, this.#accepted));
+  }
+}
+
+/** Listener logic: one actor per connection, built from `behaviorFor(parent)`. */
+export function compileListener(behaviorFor: (parent: HandlerParent) => ListenerBehavior): HandlerLogic {
+  return { readsSocket: false, start: (parent) => new ListenerActor(parent, behaviorFor(parent)) };
+}
+
+/** The per-message spec of a listener's options; built once per route. */
+export function listenerSpec(options: {
+  readonly receive?: ReceiveKind;
+  readonly send?: MessageSchema;
+  readonly receiveMode?: FrameMode;
+  readonly sendMode?: FrameMode;
+  readonly onInvalid?: OnInvalid<never>;
+  readonly onError?: ((error: unknown, context: never) => unknown) | undefined;
+  readonly handler: (data: never, context: never) => unknown;
+}): PipelineSpec<AnyContext> {
+  const receive = options.receive ?? "text";
+  return {
+    decode: createDecoder(receive, options.receiveMode ?? (receive === "bytes" ? "binary" : "text")),
+    encode: createEncoder(options.sendMode, options.send),
+    handle: options.handler as PipelineSpec<AnyContext>["handle"],
+    onInvalid: (options.onInvalid ?? "close") as OnInvalid<AnyContext>,
+    onError: options.onError as PipelineSpec<AnyContext>["onError"],
+  };
+}
+
+/**
+ * A listener: each message in, the function's return value out.
+ *
+ * ```ts
+ * websocketListener("/echo", (text) => `Echo: ${text}`);
+ * websocketListener("/chat", {
+ *   receive: Schema.Struct({ user: Schema.String, content: Schema.String }),
+ *   handler: (message, { socket }) => ({ user: message.user, response: `Received: ${message.content}` }),
+ * });
+ * ```
+ */
+export function websocketListener<Path extends string>(
+  path: Path,
+  handler: (data: string, context: HandlerContext<Path, Record<never, never>>) => unknown,
+): WebSocketRoute<Path>;
+export function websocketListener<
+  Path extends string,
+  R extends ReceiveKind = "text",
+  D extends Dependencies = Record<never, never>,
+>(path: Path, options: ListenerOptions<Path, R, D>): WebSocketRoute<Path>;
+export function websocketListener(
+  path: string,
+  optionsOrHandler: ListenerOptions<string, ReceiveKind, Dependencies> | ((data: string, context: never) => unknown),
+): WebSocketRoute {
+  const options = typeof optionsOrHandler === "function" ? { handler: optionsOrHandler } : optionsOrHandler;
+  const behavior: ListenerBehavior = {
+    spec: listenerSpec(options as Parameters<typeof listenerSpec>[0]),
+    hooks: options as SessionHooks<AnyContext>,
+  };
+  return {
+    kind: "websocket",
+    path,
+    logic: compileListener(() => behavior),
+    options: pickLayer(options as LayerOptions),
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * One message at a time, in order: decode, call the function, encode and send its result.
+ * Synchronous all the way when the function is (no promise per message); when a step awaits,
+ * later frames queue, and past the inbound high-water mark the transport stops reading.
+ */
+import type { Decoded, Decoder, Encoder, InvalidMessage } from "../codec/message-codec.js";
+import { MessageError } from "../connection/errors.js";
+import type { HandlerParent } from "./actor.js";
+
+/** What to do with a message that does not decode: close (1003 / 1007), reply with an error frame, or decide. */
+export type OnInvalid<Context> = "close" | "reply" | ((invalid: InvalidMessage, context: Context) => unknown);
+
+export interface PipelineSpec<Context> {
+  readonly decode: Decoder;
+  readonly encode: Encoder;
+  readonly handle: (data: unknown, context: Context) => unknown;
+  readonly onInvalid: OnInvalid<Context>;
+  /** Called with a handler's error before the connection closes for it. */
+  readonly onError: ((error: unknown, context: Context) => unknown) | undefined;
+}
+
+interface Frame {
+  readonly data: Buffer;
+  readonly isBinary: boolean;
+}
+
+export class MessagePipeline<Context> {
+  readonly #parent: HandlerParent;
+  readonly #spec: PipelineSpec<Context>;
+  readonly #context: Context;
+  readonly #queue: Frame[] = [];
+  #busy: boolean;
+  #paused = false;
+  #failed = false;
+  #onIdle: (() => void) | undefined;
+
+  /** Starts held: nothing runs until `release()` (after accept and `onAccept`). */
+  constructor(parent: HandlerParent, spec: PipelineSpec<Context>, context: Context) {
+    this.#parent = parent;
+    this.#spec = spec;
+    this.#context = context;
+    this.#busy = true;
+  }
+
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  push(data: Buffer, isBinary: boolean): void {
+    if (this.#failed) return;
+    if (this.#busy || this.#queue.length > 0) {
+      this.#queue.push({ data, isBinary });
+      if (!this.#paused && this.#queue.length >= this.#parent.inboundHighWater) {
+        this.#paused = true;
+        this.#parent.pauseInbound();
+      }
+      return;
+    }
+    this.#run(data, isBinary);
+  }
+
+  /** Let queued and future messages through. */
+  release(): void {
+    this.#busy = false;
+    this.#drain();
+  }
+
+  /** Call `callback` once no message is in flight or queued (at once if none is). */
+  whenIdle(callback: () => void): void {
+    if (!this.#busy && (this.#queue.length === 0 || this.#failed)) callback();
+    else this.#onIdle = callback;
+  }
+
+  #run(data: Buffer, isBinary: boolean): void {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.#step(data, isBinary);
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    if (pending === undefined) return;
+    this.#busy = true;
+    pending.then(
+      () => {
+        this.#busy = false;
+        this.#drain();
+      },
+      (error: unknown) => {
+        this.#busy = false;
+        this.#fail(error);
+      },
+    );
+  }
+
+  #drain(): void {
+    while (!this.#busy && !this.#failed && this.#queue.length > 0) {
+      const frame = this.#queue.shift()!;
+      if (this.#paused && this.#queue.length <= this.#parent.inboundHighWater >> 1) {
+        this.#paused = false;
+        this.#parent.resumeInbound();
+      }
+      this.#run(frame.data, frame.isBinary);
+    }
+    if (!this.#busy && (this.#queue.length === 0 || this.#failed)) {
+      const onIdle = this.#onIdle;
+      this.#onIdle = undefined;
+      onIdle?.();
+    }
+  }
+
+  #step(data: Buffer, isBinary: boolean): Promise<void> | undefined {
+    const decoded = this.#spec.decode(data, isBinary);
+    return decoded instanceof Promise ? decoded.then((settled) => this.#afterDecode(settled)) : this.#afterDecode(decoded);
+  }
+
+  #afterDecode(decoded: Decoded<unknown>): Promise<void> | undefined {
+    if (!decoded.ok) return this.#invalid(decoded);
+    const result = this.#spec.handle(decoded.value, this.#context);
+    return result instanceof Promise ? result.then((value) => this.#send(value)) : this.#send(result);
+  }
+
+  #send(value: unknown): Promise<void> | undefined {
+    const frame = this.#spec.encode(value);
+    return frame === undefined ? undefined : this.#parent.reply(frame.data, frame.isBinary);
+  }
+
+  #invalid(invalid: InvalidMessage): Promise<void> | undefined {
+    const { onInvalid } = this.#spec;
+    if (onInvalid === "close") throw new MessageError(invalid.code, invalid.problem);
+    if (onInvalid === "reply") return this.#send({ error: invalid.problem, code: invalid.code });
+    const result = onInvalid(invalid, this.#context);
+    return result instanceof Promise ? result.then((value) => this.#send(value)) : this.#send(result);
+  }
+
+  #fail(error: unknown): void {
+    this.#failed = true;
+    this.#queue.length = 0;
+    if (this.#paused) {
+      this.#paused = false;
+      this.#parent.resumeInbound();
+    }
+    if (this.#spec.onError !== undefined && !(error instanceof MessageError)) {
+      try {
+        const handled = this.#spec.onError(error, this.#context);
+        if (handled instanceof Promise) handled.catch((hookError: unknown) => this.#parent.fail(hookError));
+      } catch (hookError) {
+        this.#parent.fail(hookError);
+      }
+    }
+    this.#parent.fail(error);
+    const onIdle = this.#onIdle;
+    this.#onIdle = undefined;
+    onIdle?.();
+  }
+}

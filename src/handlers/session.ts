@@ -1,0 +1,64 @@
+/**
+ * The hooks around a listener's or a stream's life: a custom accept, `onAccept` once the
+ * connection is open, `onDisconnect` exactly once after it closed (only if it was accepted).
+ */
+import type { ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
+import type { AcceptInit } from "../connection/socket.js";
+import type { HandlerParent } from "./actor.js";
+import type { AnyContext } from "./context.js";
+
+export interface SessionHooks<Context> {
+  /** The handshake answer (subprotocol, response headers), or a function computing it. Default: accept plainly. */
+  readonly accept?: AcceptInit | ((context: Context) => AcceptInit | Promise<AcceptInit>);
+  /** Once the connection is open, before the first message is handled. */
+  readonly onAccept?: (context: Context) => unknown;
+  /** Once, after the connection closed, with how it closed; only for connections that were accepted. */
+  readonly onDisconnect?: (context: Context, close: ConnectionOutcome) => unknown;
+}
+
+/** How far opening got: `accepted` once the handshake completed by our accept, `ready` when messages may flow. */
+export interface Opened {
+  readonly accepted: boolean;
+  readonly ready: boolean;
+}
+
+/** Accept and run `onAccept`. Errors go to the parent (which closes or refuses accordingly). */
+export async function openSession<Context extends AnyContext>(
+  parent: HandlerParent,
+  context: Context,
+  hooks: SessionHooks<Context>,
+): Promise<Opened> {
+  const { socket } = context;
+  let accepted = false;
+  try {
+    const init = typeof hooks.accept === "function" ? await hooks.accept(context) : (hooks.accept ?? {});
+    // The accept hook may have refused or closed the connection itself.
+    if (socket.lifecycle !== "connecting") return { accepted, ready: false };
+    await socket.accept(init);
+    accepted = true;
+    if (hooks.onAccept !== undefined) await hooks.onAccept(context);
+    // Re-read: onAccept may have closed the connection, or the client may have left meanwhile.
+    return { accepted, ready: (socket.lifecycle as ConnectionState) === "open" };
+  } catch (error) {
+    parent.fail(error);
+    return { accepted, ready: false };
+  }
+}
+
+/** After the connection closed: `onDisconnect` if it was accepted, then report the handler finished. */
+export async function closeSession<Context extends AnyContext>(
+  parent: HandlerParent,
+  context: Context,
+  hooks: SessionHooks<Context>,
+  accepted: boolean,
+): Promise<void> {
+  const outcome = await context.socket.closed;
+  if (hooks.onDisconnect !== undefined && accepted) {
+    try {
+      await hooks.onDisconnect(context, outcome);
+    } catch (error) {
+      parent.fail(error);
+    }
+  }
+  parent.finished();
+}

@@ -1,0 +1,197 @@
+/**
+ * `websocketStream(path, source | options)`: push (Litestar's `websocket_stream`). The source is
+ * an async generator function (or returns any async iterable, or an effect `Stream`); each value
+ * is sent as listeners send replies. Pull-based: the next value is pulled only once the socket
+ * is below its outbound high-water mark. When the client leaves, `signal` aborts and the
+ * generator is finalized (`finally` runs) without another frame going out.
+ */
+import { Stream } from "effect";
+import { type LayerOptions, pickLayer } from "../app/layers.js";
+import { assertCloseFrame } from "../connection/close-codes.js";
+import { createEncoder, type DataOf, type Encoder, type FrameMode, type ReceiveKind } from "../codec/message-codec.js";
+import type { MessageSchema } from "../codec/schema.js";
+import type { Dependencies } from "../dependencies/provide.js";
+import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
+import { type AnyContext, createContext, type HandlerContext } from "./context.js";
+import { listenerSpec } from "./listener.js";
+import { MessagePipeline, type OnInvalid, type PipelineSpec } from "./pipeline.js";
+import { closeSession, openSession, type SessionHooks } from "./session.js";
+import type { WebSocketRoute } from "./websocket.js";
+
+/** What a stream function may return. */
+export type StreamSource<T> = AsyncIterable<T> | Stream.Stream<T, unknown>;
+
+export interface StreamOptions<Path extends string, R extends ReceiveKind, D extends Dependencies>
+  extends LayerOptions,
+    SessionHooks<HandlerContext<Path, D>> {
+  /** Called once per connection after accept; every value it yields is sent. */
+  readonly stream: (context: HandlerContext<Path, D>) => StreamSource<unknown>;
+  readonly send?: MessageSchema;
+  readonly sendMode?: FrameMode;
+  readonly dependencies?: D;
+  /** How to close when the source ends: default `{ code: 1000 }`; `false` keeps the connection open. */
+  readonly closeOnEnd?: { readonly code?: number; readonly reason?: string } | false;
+  /** Listen too: each client message goes here, as to a listener. Without it, client messages are discarded and counted. */
+  readonly onMessage?: (data: DataOf<R>, context: HandlerContext<Path, D>) => unknown;
+  readonly receive?: R;
+  readonly receiveMode?: FrameMode;
+  readonly onInvalid?: OnInvalid<HandlerContext<Path, D>>;
+  readonly onError?: (error: unknown, context: HandlerContext<Path, D>) => unknown;
+}
+
+interface StreamBehavior {
+  readonly source: (context: AnyContext) => StreamSource<unknown>;
+  readonly encode: Encoder;
+  readonly closeOnEnd: { readonly code: number; readonly reason: string } | false;
+  readonly listen: PipelineSpec<AnyContext> | undefined;
+  readonly hooks: SessionHooks<AnyContext>;
+  readonly onError: ((error: unknown, context: AnyContext) => unknown) | undefined;
+}
+
+class StreamActor implements HandlerActor {
+  readonly #parent: HandlerParent;
+  readonly #behavior: StreamBehavior;
+  readonly #context: AnyContext;
+  readonly #pipeline: MessagePipeline<AnyContext> | undefined;
+  #iterator: AsyncIterator<unknown> | undefined;
+  #accepted = false;
+  #pumped = false;
+  #disconnected = false;
+  #finishing = false;
+
+  constructor(parent: HandlerParent, behavior: StreamBehavior) {
+    this.#parent = parent;
+    this.#behavior = behavior;
+    this.#context = createContext(parent.socket, parent.dependencies);
+    this.#pipeline = behavior.listen === undefined ? undefined : new MessagePipeline(parent, behavior.listen, this.#context);
+    void this.#run();
+  }
+
+  async #run(): Promise<void> {
+    const { accepted, ready } = await openSession(this.#parent, this.#context, this.#behavior.hooks);
+    this.#accepted = accepted;
+    if (ready) {
+      this.#pipeline?.release();
+      await this.#pump();
+    }
+    this.#pumped = true;
+    if (this.#disconnected || !ready) this.#finish();
+  }
+
+  async #pump(): Promise<void> {
+    const { encode, closeOnEnd } = this.#behavior;
+    let iterator: AsyncIterator<unknown>;
+    try {
+      const source = this.#behavior.source(this.#context);
+      iterator = (Stream.isStream(source) ? Stream.toAsyncIterable(source as Stream.Stream<unknown, unknown>) : source)[Symbol.asyncIterator]();
+    } catch (error) {
+      this.#failed(error);
+      return;
+    }
+    this.#iterator = iterator;
+    if (this.#disconnected) return this.#finalize();
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done === true || this.#disconnected) break;
+        const frame = encode(next.value);
+        if (frame !== undefined) {
+          const drained = this.#parent.reply(frame.data, frame.isBinary);
+          if (drained !== undefined) await drained;
+        }
+      }
+    } catch (error) {
+      // A source that throws because the client left (an aborted await) ended as it should.
+      if (!this.#disconnected) this.#failed(error);
+      return;
+    }
+    this.#iterator = undefined;
+    if (this.#disconnected) return this.#finalize(iterator);
+    if (closeOnEnd !== false) await this.#context.socket.close(closeOnEnd.code, closeOnEnd.reason);
+  }
+
+  #failed(error: unknown): void {
+    const hook = this.#behavior.onError;
+    if (hook !== undefined) {
+      try {
+        void Promise.resolve(hook(error, this.#context)).catch((hookError: unknown) => this.#parent.fail(hookError));
+      } catch (hookError) {
+        this.#parent.fail(hookError);
+      }
+    }
+    this.#parent.fail(error);
+  }
+
+  /** End the source early: its `finally` blocks run; a rejection there is reported, not thrown. */
+  #finalize(iterator = this.#iterator): void {
+    this.#iterator = undefined;
+    const returned = iterator?.return?.(undefined);
+    if (returned instanceof Promise) returned.catch((error: unknown) => this.#parent.fail(error));
+  }
+
+  message(data: Buffer, isBinary: boolean): void {
+    if (this.#pipeline === undefined) this.#parent.discarded();
+    else this.#pipeline.push(data, isBinary);
+  }
+
+  disconnect(): void {
+    this.#disconnected = true;
+    this.#finalize();
+    if (this.#pumped) this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#finishing) return;
+    this.#finishing = true;
+    const done = (): void => void closeSession(this.#parent, this.#context, this.#behavior.hooks, this.#accepted);
+    if (this.#pipeline === undefined) done();
+    else this.#pipeline.whenIdle(done);
+  }
+}
+
+/**
+ * A stream: push values for as long as the client stays.
+ *
+ * ```ts
+ * websocketStream("/time", async function* ({ signal }) {
+ *   while (!signal.aborted) {
+ *     yield new Date().toISOString();
+ *     await setTimeout(1000, undefined, { signal });
+ *   }
+ * });
+ * ```
+ */
+export function websocketStream<Path extends string>(
+  path: Path,
+  source: (context: HandlerContext<Path, Record<never, never>>) => StreamSource<unknown>,
+): WebSocketRoute<Path>;
+export function websocketStream<
+  Path extends string,
+  R extends ReceiveKind = "text",
+  D extends Dependencies = Record<never, never>,
+>(path: Path, options: StreamOptions<Path, R, D>): WebSocketRoute<Path>;
+export function websocketStream(
+  path: string,
+  optionsOrSource: StreamOptions<string, ReceiveKind, Dependencies> | ((context: never) => StreamSource<unknown>),
+): WebSocketRoute {
+  const options: StreamOptions<string, ReceiveKind, Dependencies> =
+    typeof optionsOrSource === "function" ? { stream: optionsOrSource as StreamOptions<string, ReceiveKind, Dependencies>["stream"] } : optionsOrSource;
+  const { closeOnEnd = {}, onMessage } = options;
+  const close = closeOnEnd === false ? false : { code: closeOnEnd.code ?? 1000, reason: closeOnEnd.reason ?? "" };
+  if (close !== false) assertCloseFrame(close.code, close.reason);
+  const behavior: StreamBehavior = {
+    source: options.stream as StreamBehavior["source"],
+    encode: createEncoder(options.sendMode, options.send),
+    closeOnEnd: close,
+    listen: onMessage === undefined ? undefined : listenerSpec({ ...options, handler: onMessage as (data: never, context: never) => unknown }),
+    hooks: options as unknown as SessionHooks<AnyContext>,
+    onError: options.onError as StreamBehavior["onError"],
+  };
+  const logic: HandlerLogic = { readsSocket: false, start: (parent) => new StreamActor(parent, behavior) };
+  return {
+    kind: "websocket",
+    path,
+    logic,
+    options: pickLayer(options),
+  };
+}
