@@ -129,7 +129,7 @@ class StatewireApp implements App {
         outboundHighWater: options.outboundHighWater ?? MiB,
         dependencies: routeDependencies === undefined || Object.keys(routeDependencies).length === 0 ? undefined : routeDependencies,
         dependencyEvents,
-        createSocket: (runtime, params) => new SocketType(runtime, params),
+        createSocket: (runtime, params) => new SocketType(runtime, params as never),
         onError,
         onStart,
         onClosed,

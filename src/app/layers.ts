@@ -5,7 +5,7 @@ import type { AnySocket, SocketRuntime } from "../connection/socket.js";
 import type { Dependencies } from "../dependencies/provide.js";
 
 /** A `Socket` subclass to hand handlers instead of `Socket` (Litestar's `websocket_class`). */
-export type SocketClass = new (runtime: SocketRuntime, params: object) => AnySocket;
+export type SocketClass = new (runtime: SocketRuntime, params: never) => AnySocket;
 
 export interface LayerOptions {
   /** Per-connection dependencies; a name declared nearer the route replaces the outer one. */

@@ -18,6 +18,9 @@ import { MessagePipeline, type OnInvalid, type PipelineSpec } from "./pipeline.j
 import { closeSession, openSession, type SessionHooks } from "./session.js";
 import type { WebSocketRoute } from "./websocket.js";
 
+/** Values a stream sends before it lets the event loop serve others. */
+const FAIR_SHARE = 32;
+
 /** What a stream function may return. */
 export type StreamSource<T> = AsyncIterable<T> | Stream.Stream<T, unknown>;
 
@@ -91,7 +94,7 @@ class StreamActor implements HandlerActor {
     this.#iterator = iterator;
     if (this.#disconnected) return this.#finalize();
     try {
-      for (;;) {
+      for (let pulled = 1; ; pulled++) {
         const next = await iterator.next();
         if (next.done === true || this.#disconnected) break;
         const frame = encode(next.value);
@@ -99,6 +102,9 @@ class StreamActor implements HandlerActor {
           const drained = this.#parent.reply(frame.data, frame.isBinary);
           if (drained !== undefined) await drained;
         }
+        // A source that never waits, written to a wire that never pushes back, would run on
+        // microtasks alone and starve every other connection: give the event loop a turn.
+        if (pulled % FAIR_SHARE === 0) await new Promise(setImmediate);
       }
     } catch (error) {
       // A source that throws because the client left (an aborted await) ended as it should.

@@ -127,6 +127,15 @@ export class TestSocket {
     return this.closed;
   }
 
+  /** Stop reading from the server, like a client that stopped consuming: its frames back up on the server. */
+  pauseReading(): void {
+    this.#wire.pauseReading();
+  }
+
+  resumeReading(): void {
+    this.#wire.resumeReading();
+  }
+
   /** Drop the connection without a close frame, like a reset TCP connection. */
   abort(): Promise<CloseInfo> {
     this.#wire.abort();

@@ -16,6 +16,9 @@ export interface ClientWire {
   close(code?: number, reason?: string): void;
   /** Drop the connection without a close frame. */
   abort(): void;
+  /** Stop reading from the server (its frames queue up on its side), and start again. */
+  pauseReading(): void;
+  resumeReading(): void;
 }
 
 export interface ClientHandshake {

@@ -20,6 +20,8 @@ type WireState = "handshake" | "open" | "closing" | "closed";
 interface Frame {
   readonly data: Buffer;
   readonly isBinary: boolean;
+  /** For server frames: told once the client read it (a paused client holds it, as a full socket would). */
+  readonly written?: ((error?: Error) => void) | undefined;
 }
 
 const NO_LISTENER: TransportListener = {
@@ -69,6 +71,8 @@ export class MemoryWire {
       send: (data, isBinary) => this.clientSend(data, isBinary),
       close: (code, reason) => this.clientClose(code, reason),
       abort: () => this.clientAbort(),
+      pauseReading: () => this.clientPauseReading(),
+      resumeReading: () => this.clientResumeReading(),
     };
   }
 
@@ -130,12 +134,9 @@ export class MemoryWire {
           callback?.(new Error("WebSocket is not open"));
           return;
         }
-        const frame = { data: toBuffer(data), isBinary };
+        const frame = { data: toBuffer(data), isBinary, written: callback };
         wire.#bufferedForClient += frame.data.length;
-        queueMicrotask(() => {
-          wire.#deliverToClient(frame);
-          callback?.();
-        });
+        queueMicrotask(() => wire.#deliverToClient(frame));
       },
       close(code, reason) {
         wire.#serverClose(code, reason);
@@ -181,12 +182,16 @@ export class MemoryWire {
   }
 
   #deliverToClient(frame: Frame): void {
-    if (this.#state === "closed") return;
+    if (this.#state === "closed") {
+      frame.written?.(new Error("WebSocket is not open"));
+      return;
+    }
     if (this.#clientPaused) {
       this.#heldForClient.push(frame);
       return;
     }
     this.#bufferedForClient -= frame.data.length;
+    frame.written?.();
     this.#peer.onMessage(frame.data, frame.isBinary);
   }
 
@@ -242,7 +247,7 @@ export class MemoryWire {
     if (this.#state === "closed") return;
     this.#state = "closed";
     this.#heldForServer.length = 0;
-    this.#heldForClient.length = 0;
+    for (const frame of this.#heldForClient.splice(0)) frame.written?.(new Error("WebSocket closed before the frame was read"));
     this.#serverListener.onClosed(code, reason, wasClean);
     this.#peer.onClosed(code, reason, wasClean);
   }

@@ -75,6 +75,8 @@ export function openWsClientWire(url: string, handshake: ClientHandshake, listen
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CLOSING) ws.close(code, reason);
     },
     abort: () => ws.terminate(),
+    pauseReading: () => ws.pause(),
+    resumeReading: () => ws.resume(),
   };
 }
 
