@@ -33,6 +33,7 @@ export class DependencyScope {
   readonly #values = new Map<string, Promise<unknown>>();
   readonly #releases: { readonly name: string; readonly release: Release }[] = [];
   #released: Promise<void> | undefined;
+  readonly #waitsFor = new Map<string, Set<string>>();
 
   constructor(providers: Dependencies, base: Omit<ProviderContext, "use">, events: DependencyEvents) {
     this.#providers = providers;
@@ -51,9 +52,22 @@ export class DependencyScope {
     return this.#use(name, []);
   }
 
-  /** `chain`: the providers waiting on this one, to name a cycle instead of deadlocking on it. */
+  /**
+   * `chain`: the providers that led here, the last one asking. Every wait of one provider on
+   * another is recorded until the asker is acquired, so that a cycle is named instead of
+   * deadlocking, also when two providers entered it at once.
+   */
   #use(name: string, chain: readonly string[]): Promise<unknown> {
-    if (chain.includes(name)) return Promise.reject(new Error(`Dependency cycle: ${[...chain, name].join(" → ")}`));
+    const asker = chain.at(-1);
+    if (chain.includes(name) || (asker !== undefined && this.#reaches(name, asker))) {
+      return Promise.reject(new Error(`Dependency cycle: ${[...chain, name].join(" → ")}`));
+    }
+    // Edges out of a provider vanish once it is acquired, so only live waits are ever followed.
+    if (asker !== undefined) {
+      const waits = this.#waitsFor.get(asker) ?? new Set<string>();
+      waits.add(name);
+      this.#waitsFor.set(asker, waits);
+    }
     let value = this.#values.get(name);
     if (value === undefined) {
       const provider = this.#providers[name];
@@ -69,10 +83,28 @@ export class DependencyScope {
   async #acquire(name: string, provider: Provider<unknown>, chain: readonly string[]): Promise<unknown> {
     if (this.#released !== undefined) throw new Error(`Dependency "${name}" requested after its connection released its dependencies`);
     const context: ProviderContext = { ...this.#base, use: (other) => this.#use(other, chain) as Promise<never> };
-    const { value, release } = await this.#settle(name, provider.create(context));
-    this.#releases.push({ name, release });
-    this.#events.acquired(name);
-    return value;
+    try {
+      const { value, release } = await this.#settle(name, provider.create(context));
+      this.#releases.push({ name, release });
+      this.#events.acquired(name);
+      return value;
+    } finally {
+      this.#waitsFor.delete(name);
+    }
+  }
+
+  /** Whether `from`, still being acquired, waits (through others) on `to`. */
+  #reaches(from: string, to: string): boolean {
+    const seen = new Set<string>();
+    const stack = [from];
+    while (stack.length > 0) {
+      const current = stack.pop()!;
+      if (current === to) return true;
+      if (seen.has(current)) continue;
+      seen.add(current);
+      for (const next of this.#waitsFor.get(current) ?? []) stack.push(next);
+    }
+    return false;
   }
 
   async #settle(name: string, result: unknown): Promise<{ value: unknown; release: Release }> {

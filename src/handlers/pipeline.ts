@@ -29,7 +29,9 @@ export class MessagePipeline<Context> {
   readonly #spec: PipelineSpec<Context>;
   readonly #context: Context;
   readonly #queue: Frame[] = [];
-  #busy: boolean;
+  #busy = false;
+  /** Until `release()`: messages queue and nothing runs. */
+  #held = true;
   #paused = false;
   #failed = false;
   #onIdle: (() => void) | undefined;
@@ -39,7 +41,6 @@ export class MessagePipeline<Context> {
     this.#parent = parent;
     this.#spec = spec;
     this.#context = context;
-    this.#busy = true;
   }
 
   get failed(): boolean {
@@ -48,7 +49,7 @@ export class MessagePipeline<Context> {
 
   push(data: Buffer, isBinary: boolean): void {
     if (this.#failed) return;
-    if (this.#busy || this.#queue.length > 0) {
+    if (this.#held || this.#busy || this.#queue.length > 0) {
       this.#queue.push({ data, isBinary });
       if (!this.#paused && this.#queue.length >= this.#parent.inboundHighWater) {
         this.#paused = true;
@@ -61,13 +62,16 @@ export class MessagePipeline<Context> {
 
   /** Let queued and future messages through. */
   release(): void {
-    this.#busy = false;
+    this.#held = false;
     this.#drain();
   }
 
-  /** Call `callback` once no message is in flight or queued (at once if none is). */
+  /**
+   * Call `callback` once no message is in flight or queued (at once if none is). A pipeline
+   * never released will never run what it queued: it is idle.
+   */
   whenIdle(callback: () => void): void {
-    if (!this.#busy && (this.#queue.length === 0 || this.#failed)) callback();
+    if (this.#held || (!this.#busy && (this.#queue.length === 0 || this.#failed))) callback();
     else this.#onIdle = callback;
   }
 
