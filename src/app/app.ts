@@ -14,7 +14,8 @@ import { createWsUpgradeListener, type UpgradeListener } from "../transport/ws.j
 import { type HttpRoute, toResponse } from "./http-route.js";
 import { toRequest, writeResponse } from "./node-http.js";
 import { Router } from "./router.js";
-import { type LayerOptions, pickLayer } from "./layers.js";
+import type { Dependencies } from "../dependencies/provide.js";
+import { pickLayer } from "./layers.js";
 import { flattenRoutes, type Route } from "./routes.js";
 
 export interface AppOptions extends LayerOptions {
@@ -80,6 +81,14 @@ export interface App {
 const MiB = 1024 * 1024;
 const RESERVED_CONTEXT_KEYS = new Set(["socket", "params", "query", "signal"]);
 
+function assertDependencyNames(dependencies: Dependencies | undefined, where: string): void {
+  for (const name of Object.keys(dependencies ?? {})) {
+    if (RESERVED_CONTEXT_KEYS.has(name)) {
+      throw new TypeError(`${where}: a dependency cannot be named "${name}"; handler contexts already use that name`);
+    }
+  }
+}
+
 class StatewireApp implements App {
   readonly limits: TransportLimits;
   readonly #logger: Logger;
@@ -108,6 +117,7 @@ class StatewireApp implements App {
         if (error !== undefined) this.#logger.error({ err: error, dependency: name }, "releasing a dependency failed");
       },
     };
+    assertDependencyNames(options.dependencies, "The app");
     for (const { path, route, layers } of flattenRoutes(options.routes, pickLayer(options))) {
       if (route.kind === "http") {
         this.#httpRoutes.add(route.method, path, route);
@@ -115,11 +125,7 @@ class StatewireApp implements App {
       }
       const SocketType = layers.socketClass ?? Socket;
       const routeDependencies = layers.dependencies;
-      for (const name of Object.keys(routeDependencies ?? {})) {
-        if (RESERVED_CONTEXT_KEYS.has(name)) {
-          throw new TypeError(`Route ${path}: a dependency cannot be named "${name}"; handler contexts already use that name`);
-        }
-      }
+      assertDependencyNames(routeDependencies, `Route ${path}`);
       this.#wsRoutes.add("GET", path, {
         routePath: path,
         logic: route.logic,
