@@ -15,7 +15,7 @@ import { type HttpRoute, toResponse } from "./http-route.js";
 import { toRequest, writeResponse } from "./node-http.js";
 import { Router } from "./router.js";
 import type { Dependencies } from "../dependencies/provide.js";
-import { pickLayer } from "./layers.js";
+import { type LayerOptions, pickLayer } from "./layers.js";
 import { flattenRoutes, type Route } from "./routes.js";
 
 export interface AppOptions extends LayerOptions {
