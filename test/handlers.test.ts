@@ -67,7 +67,7 @@ function buildApp(observed: Observed): App {
   return createApp({
     logger,
     onError: (error) => observed.errors.push(error),
-    outboundHighWater: 16 * 1024,
+    backpressure: { highWaterMark: 16 * 1024 },
     routes: [
       websocketListener("/echo", (text) => `Echo: ${text}`),
       websocketListener("/ordered", {

@@ -6,7 +6,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { ConnectionOutcome } from "../../machines/connection.js";
 import { assertCloseFrame } from "../connection/close-codes.js";
-import { Connection, type ConnectionSettings } from "../connection/connection.js";
+import { type BackpressurePolicy, Connection, type ConnectionSettings } from "../connection/connection.js";
+import { composeGuards, type Guard } from "../guards/guard.js";
+import { allowOrigins } from "../guards/origin.js";
+import { type HeartbeatOptions, LivenessSweep } from "../limits/liveness.js";
 import { createJsonLogger, type Logger } from "../connection/logger.js";
 import { type AnySocket, Socket } from "../connection/socket.js";
 import type { TransportConnection, TransportLimits } from "../transport/transport.js";
@@ -18,7 +21,7 @@ import type { Dependencies } from "../dependencies/provide.js";
 import { type LayerOptions, pickLayer } from "./layers.js";
 import { flattenRoutes, type Route } from "./routes.js";
 
-export interface AppOptions extends LayerOptions {
+export interface AppOptions extends Omit<LayerOptions, "maxConnections"> {
   readonly routes: readonly Route[];
   /** Where handler errors are reported; any pino-compatible logger. Default: JSON lines on stderr, warnings and errors only. */
   readonly logger?: Logger;
@@ -30,8 +33,18 @@ export interface AppOptions extends LayerOptions {
   readonly closeTimeoutMs?: number;
   /** Inbound messages queued for a handler before the transport stops reading. Default 64. */
   readonly inboundHighWater?: number;
-  /** Outbound bytes buffered per connection past which sends wait for the client to read. Default 1 MiB. */
-  readonly outboundHighWater?: number;
+  /** What to do when a client does not read: past `highWaterMark` buffered bytes (default 1 MiB), `"wait"` (default: sends and stream pulls wait), `"drop"` the newest frames (counted), or `"close"` the connection with 1008. */
+  readonly backpressure?: { readonly highWaterMark?: number; readonly policy?: BackpressurePolicy };
+  /** Ping idle peers and terminate those that do not answer (recorded as 1006). Default `{ intervalMs: 30_000, timeoutMs: 10_000 }`; `false` turns it off. */
+  readonly heartbeat?: HeartbeatOptions | false;
+  /** How long an upgrade may take, from its first byte until the handshake is answered; slower ones are dropped. Default 10 000 ms. */
+  readonly handshakeTimeoutMs?: number;
+  /** Close connections with no message either way for this long (1001 "Idle timeout"). Default: off. */
+  readonly idleTimeoutMs?: number;
+  /** Most open connections on the whole app; more get HTTP 503 with `Retry-After`. Default: no limit. */
+  readonly maxConnections?: number;
+  /** Most open connections from one client address; more get HTTP 503 with `Retry-After`. Default: no limit. */
+  readonly maxConnectionsPerAddress?: number;
 }
 
 export interface ListenOptions {
@@ -79,6 +92,13 @@ export interface App {
 }
 
 const MiB = 1024 * 1024;
+
+/** A WebSocket route as the router holds it: its settings, and its open-connection count for `maxConnections`. */
+interface RouteEntry {
+  readonly settings: ConnectionSettings;
+  readonly count: { open: number };
+  readonly max: number;
+}
 const RESERVED_CONTEXT_KEYS = new Set(["socket", "params", "query", "signal"]);
 
 function assertDependencyNames(dependencies: Dependencies | undefined, where: string): void {
@@ -92,7 +112,12 @@ function assertDependencyNames(dependencies: Dependencies | undefined, where: st
 class StatewireApp implements App {
   readonly limits: TransportLimits;
   readonly #logger: Logger;
-  readonly #wsRoutes = new Router<ConnectionSettings>();
+  readonly #wsRoutes = new Router<RouteEntry>();
+  readonly #perAddress = new Map<string, number>();
+  readonly #maxConnections: number;
+  readonly #maxPerAddress: number;
+  readonly #sweep: LivenessSweep;
+  readonly #handshakeTimeoutMs: number;
   readonly #httpRoutes = new Router<HttpRoute>();
   readonly #live = new Set<Connection>();
   readonly #servers: Server[] = [];
@@ -104,11 +129,29 @@ class StatewireApp implements App {
     this.#logger = options.logger ?? createJsonLogger("warn");
     this.limits = { maxPayload: options.maxPayload ?? MiB };
     const onError = options.onError ?? (() => {});
+    this.#maxConnections = options.maxConnections ?? Infinity;
+    this.#maxPerAddress = options.maxConnectionsPerAddress ?? Infinity;
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    const heartbeat = options.heartbeat ?? {};
+    this.#sweep = new LivenessSweep(
+      {
+        heartbeat: heartbeat === false ? false : { intervalMs: heartbeat.intervalMs ?? 30_000, timeoutMs: heartbeat.timeoutMs ?? 10_000 },
+        handshakeTimeoutMs: this.#handshakeTimeoutMs,
+        idleTimeoutMs: options.idleTimeoutMs,
+      },
+      this.#live,
+    );
     const onStart = (connection: Connection): void => {
       this.#live.add(connection);
+      const host = connection.client.host;
+      this.#perAddress.set(host, (this.#perAddress.get(host) ?? 0) + 1);
     };
     const onClosed = (connection: Connection, _outcome: ConnectionOutcome): void => {
       this.#live.delete(connection);
+      const host = connection.client.host;
+      const left = (this.#perAddress.get(host) ?? 1) - 1;
+      if (left === 0) this.#perAddress.delete(host);
+      else this.#perAddress.set(host, left);
       if (this.#live.size === 0) this.#drained?.();
     };
     const dependencyEvents = {
@@ -124,23 +167,38 @@ class StatewireApp implements App {
         continue;
       }
       const SocketType = layers.socketClass ?? Socket;
+      const guards: Guard[] = [
+        ...(layers.allowedOrigins === undefined ? [] : [allowOrigins(layers.allowedOrigins)]),
+        ...(layers.guards ?? []),
+      ];
+      const count = { open: 0 };
       const routeDependencies = layers.dependencies;
       assertDependencyNames(routeDependencies, `Route ${path}`);
-      this.#wsRoutes.add("GET", path, {
+      const settings: ConnectionSettings = {
         routePath: path,
         logic: route.logic,
         logger: this.#logger,
         closeTimeoutMs: options.closeTimeoutMs ?? 5000,
         inboundHighWater: options.inboundHighWater ?? 64,
-        outboundHighWater: options.outboundHighWater ?? MiB,
+        outboundHighWater: options.backpressure?.highWaterMark ?? MiB,
+        backpressure: options.backpressure?.policy ?? "wait",
+        guards: guards.length === 0 ? undefined : composeGuards(guards),
+        messageRate: layers.messageRate,
         dependencies: routeDependencies === undefined || Object.keys(routeDependencies).length === 0 ? undefined : routeDependencies,
         dependencyEvents,
         createSocket: (runtime, params) => new SocketType(runtime, params as never),
         onError,
-        onStart,
-        onClosed,
+        onStart: (connection) => {
+          count.open++;
+          onStart(connection);
+        },
+        onClosed: (connection, outcome) => {
+          count.open--;
+          onClosed(connection, outcome);
+        },
         inspect: undefined,
-      });
+      };
+      this.#wsRoutes.add("GET", path, { settings, count, max: layers.maxConnections ?? Infinity });
     }
   }
 
@@ -158,7 +216,16 @@ class StatewireApp implements App {
       transport.deny({ status: 404, headers: {}, body: "Not Found" });
       return;
     }
-    new Connection(transport, match.value, match.params);
+    const route = match.value;
+    if (
+      this.#live.size >= this.#maxConnections ||
+      route.count.open >= route.max ||
+      (this.#perAddress.get(transport.request.remoteAddress) ?? 0) >= this.#maxPerAddress
+    ) {
+      transport.deny({ status: 503, headers: { "Retry-After": "5" }, body: "Too many connections" });
+      return;
+    }
+    new Connection(transport, route.settings, match.params);
   }
 
   async fetch(request: Request): Promise<Response> {
@@ -204,7 +271,16 @@ class StatewireApp implements App {
 
   async listen(options: ListenOptions = {}): Promise<ServerAddress> {
     if (this.#closing !== undefined) throw new Error("Cannot listen: the app is closing");
-    const server = createServer(this.requestListener);
+    // Upgrade requests are HTTP requests until answered: a client that dribbles its headers
+    // (slowloris) is dropped after the handshake timeout, checked often enough to matter.
+    const server = createServer(
+      {
+        headersTimeout: this.#handshakeTimeoutMs,
+        requestTimeout: Math.max(this.#handshakeTimeoutMs, 30_000),
+        connectionsCheckingInterval: Math.min(1000, Math.max(50, this.#handshakeTimeoutMs / 4)),
+      },
+      this.requestListener,
+    );
     this.attach(server);
     const host = options.host ?? "127.0.0.1";
     await new Promise<void>((resolve, reject) => {
@@ -227,6 +303,7 @@ class StatewireApp implements App {
   }
 
   async #shutDown(code: number, reason: string, timeoutMs: number): Promise<void> {
+    this.#sweep.stop();
     const serversClosed = this.#servers.map(
       (server) => new Promise<void>((resolve) => server.close(() => resolve())),
     );

@@ -1,8 +1,12 @@
 /**
- * Options that can be set on the app, on a group and on a route; the nearest layer wins.
+ * Options that can be set on the app, on a group and on a route. Guards add up (outermost
+ * first); everything else: the nearest layer wins.
  */
 import type { AnySocket, SocketRuntime } from "../connection/socket.js";
 import type { Dependencies } from "../dependencies/provide.js";
+import type { Guard } from "../guards/guard.js";
+import type { OriginPolicy } from "../guards/origin.js";
+import type { MessageRate } from "../limits/token-bucket.js";
 
 /** A `Socket` subclass to hand handlers instead of `Socket` (Litestar's `websocket_class`). */
 export type SocketClass = new (runtime: SocketRuntime, params: never) => AnySocket;
@@ -12,6 +16,14 @@ export interface LayerOptions {
   readonly dependencies?: Dependencies;
   /** The socket class handlers of this layer receive. */
   readonly socketClass?: SocketClass;
+  /** Guards and middleware run at the upgrade, before accept: app's first, then groups', then the route's. */
+  readonly guards?: readonly Guard[];
+  /** Allowed `Origin`s (cross-site WebSocket hijacking protection); others get 403. Requests without `Origin` pass. */
+  readonly allowedOrigins?: OriginPolicy;
+  /** Most open connections on each route of this layer; more get HTTP 503 with `Retry-After`. */
+  readonly maxConnections?: number;
+  /** Inbound message rate per connection (token bucket); exceeding it closes with 1008. */
+  readonly messageRate?: MessageRate;
 }
 
 /** `inner` over `outer`. */
@@ -22,18 +34,21 @@ export function mergeLayers(outer: LayerOptions, inner: LayerOptions): LayerOpti
       : inner.dependencies === undefined
         ? outer.dependencies
         : { ...outer.dependencies, ...inner.dependencies };
-  const socketClass = inner.socketClass ?? outer.socketClass;
-  return {
+  const guards =
+    outer.guards === undefined ? inner.guards : inner.guards === undefined ? outer.guards : [...outer.guards, ...inner.guards];
+  return pickLayer({
+    ...outer,
+    ...inner,
     ...(dependencies === undefined ? {} : { dependencies }),
-    ...(socketClass === undefined ? {} : { socketClass }),
-  };
+    ...(guards === undefined ? {} : { guards }),
+  });
 }
+
+const LAYER_KEYS = ["dependencies", "socketClass", "guards", "allowedOrigins", "maxConnections", "messageRate"] as const;
 
 /** Just the layer options out of a larger options object. */
 export function pickLayer(options: LayerOptions): LayerOptions {
-  const { dependencies, socketClass } = options;
-  return {
-    ...(dependencies === undefined ? {} : { dependencies }),
-    ...(socketClass === undefined ? {} : { socketClass }),
-  };
+  const layer: Record<string, unknown> = {};
+  for (const key of LAYER_KEYS) if (options[key] !== undefined) layer[key] = options[key];
+  return layer as LayerOptions;
 }

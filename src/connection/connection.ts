@@ -14,11 +14,15 @@ import type { AcceptOptions, DenialResponse, TransportConnection, TransportListe
 import { assertCloseFrame, isValidCloseCode, truncateReason } from "./close-codes.js";
 import { SocketClosedError, SocketStateError, WebSocketDisconnect, statusOf } from "./errors.js";
 import { type LifecycleActor, type LifecycleEffects, startLifecycle } from "./lifecycle.js";
+import { LivenessRecord, type Watched } from "../limits/liveness.js";
+import { type MessageRate, TokenBucket } from "../limits/token-bucket.js";
 import type { Logger } from "./logger.js";
 import { type InboundMessage, Mailbox } from "./mailbox.js";
 import { type AcceptInit, type ClientAddress, handledRejection, type RejectInit, Socket, type SocketRuntime, type AnySocket } from "./socket.js";
 
 /** Settings shared by every connection of one route; built once per route. */
+export type BackpressurePolicy = "wait" | "drop" | "close";
+
 export interface ConnectionSettings {
   readonly routePath: string;
   readonly logic: HandlerLogic;
@@ -27,8 +31,13 @@ export interface ConnectionSettings {
   readonly closeTimeoutMs: number;
   /** Queued inbound messages at which the transport is paused. */
   readonly inboundHighWater: number;
-  /** Outbound bytes buffered at which sends start to wait for the transport to drain. */
+  /** Outbound bytes buffered at which the backpressure policy applies. */
   readonly outboundHighWater: number;
+  /** At the high-water mark: `wait` for the client to read, `drop` the newest frame (counted), or `close` (1008). */
+  readonly backpressure: BackpressurePolicy;
+  /** The route's guards, composed; undefined when none. */
+  readonly guards: ((socket: AnySocket) => Promise<void>) | undefined;
+  readonly messageRate: MessageRate | undefined;
   /** The route's dependencies, its layers merged (nearest wins); undefined when none. */
   readonly dependencies: Dependencies | undefined;
   readonly dependencyEvents: DependencyEvents;
@@ -54,9 +63,10 @@ function closeCodeOf(error: unknown): { code: number; reason: string } | undefin
 
 let nextId = 1;
 
-export class Connection implements TransportListener, SocketRuntime, HandlerParent, LifecycleEffects {
+export class Connection implements TransportListener, SocketRuntime, HandlerParent, LifecycleEffects, Watched {
   readonly id = nextId++;
-  readonly openedAt = Date.now();
+  readonly startedAt = Date.now();
+  readonly liveness = new LivenessRecord();
   readonly socket: AnySocket;
   readonly settings: ConnectionSettings;
   lifecycle: ConnectionState = "connecting";
@@ -79,6 +89,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #scope: DependencyScope | undefined;
   #handlerRunning = false;
   #released = false;
+  #bucket: TokenBucket | undefined;
 
   constructor(transport: TransportConnection, settings: ConnectionSettings, params: object) {
     this.#transport = transport;
@@ -87,8 +98,25 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     transport.listen(this);
     this.#actor = startLifecycle(this, settings.inspect);
     settings.onStart(this);
-    if (settings.dependencies === undefined) this.#startHandler();
-    else this.#resolveDependencies(settings.dependencies);
+    if (settings.guards === undefined && settings.dependencies === undefined) this.#startHandler();
+    else void this.#admit();
+  }
+
+  /** Before the handler: guards, then dependencies. A refusal answers the handshake. */
+  async #admit(): Promise<void> {
+    const { guards, dependencies } = this.settings;
+    if (guards !== undefined) {
+      try {
+        await guards(this.socket);
+      } catch (error) {
+        if (this.lifecycle === "connecting") this.#refuse(error, "guard failed");
+        return;
+      }
+      // A guard may have answered the handshake itself, or the client left meanwhile.
+      if (this.lifecycle !== "connecting") return;
+    }
+    if (dependencies === undefined) this.#startHandler();
+    else this.#resolveDependencies(dependencies);
   }
 
   #resolveDependencies(dependencies: Dependencies): void {
@@ -168,6 +196,15 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.lifecycle !== "open") return;
     this.messagesIn++;
+    const rate = this.settings.messageRate;
+    if (rate !== undefined) {
+      const now = Date.now();
+      this.#bucket ??= new TokenBucket(rate, now);
+      if (!this.#bucket.take(now)) {
+        this.#dispatch({ type: "close", code: 1008, reason: "Message rate exceeded" });
+        return;
+      }
+    }
     this.#handler?.message(data, isBinary);
   }
 
@@ -183,7 +220,27 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     this.#dispatch({ type: "transportClosed", code, reason, wasClean });
   }
 
-  onPong(): void {}
+  onPong(): void {
+    this.liveness.pong();
+  }
+
+  // ---- liveness sweep → connection ------------------------------------------------------------
+
+  ping(): void {
+    this.#transport.ping();
+  }
+
+  handshakeTimedOut(): void {
+    this.#dispatch({ type: "handshakeTimeout" });
+  }
+
+  heartbeatTimedOut(): void {
+    this.#dispatch({ type: "heartbeatTimeout" });
+  }
+
+  idleTimedOut(): void {
+    this.#dispatch({ type: "close", code: 1001, reason: "Idle timeout" });
+  }
 
   // ---- handler → connection -----------------------------------------------------------------
 
@@ -326,15 +383,26 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     return this.#write(data, isBinary);
   }
 
-  /** Write one frame; past the outbound high-water mark, a promise that waits for the transport to drain. */
+  /** Write one frame; past the outbound high-water mark, apply the backpressure policy. */
   #write(data: string | Uint8Array, isBinary: boolean): Promise<void> | undefined {
-    this.messagesOut++;
     const transport = this.#transport;
     if (transport.bufferedAmount < this.settings.outboundHighWater) {
+      this.messagesOut++;
       transport.send(data, isBinary);
       return undefined;
     }
-    return new Promise((resolve) => transport.send(data, isBinary, () => resolve()));
+    switch (this.settings.backpressure) {
+      case "wait":
+        this.messagesOut++;
+        return new Promise((resolve) => transport.send(data, isBinary, () => resolve()));
+      case "drop":
+        this.messagesDropped++;
+        return undefined;
+      case "close":
+        this.messagesDropped++;
+        this.#dispatch({ type: "close", code: 1008, reason: "Slow consumer" });
+        return undefined;
+    }
   }
 
   pauseInbound(): void {

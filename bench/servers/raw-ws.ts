@@ -1,0 +1,44 @@
+/**
+ * Baseline: a raw `ws` echo server, configured like statewire's transport
+ * (noServer on a node:http `upgrade`, 1 MiB maxPayload, no permessage-deflate).
+ * `node --import tsx bench/servers/raw-ws.ts` (PORT=0 by default, 127.0.0.1 only).
+ *
+ * ECHO_MODE picks how a text message goes back (all as text frames):
+ * - `buffer` (default): the received Buffer as is — the plain `ws` echo;
+ * - `string`: decoded to a string and sent as a string — what statewire's echo does
+ *   (`for await` yields strings, `sendText` takes one);
+ * - `string-buffer`: decoded, then re-encoded with `Buffer.from` before `ws.send`.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { WebSocketServer } from "ws";
+import { serveControl } from "./control.js";
+
+const mode = process.env.ECHO_MODE ?? "buffer";
+if (mode !== "buffer" && mode !== "string" && mode !== "string-buffer") throw new Error(`unknown ECHO_MODE ${mode}`);
+
+const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
+let live = 0;
+
+wss.on("connection", (ws) => {
+  live++;
+  ws.on("message", (data, isBinary) => {
+    if (isBinary || mode === "buffer") ws.send(data as Buffer, { binary: isBinary });
+    else if (mode === "string") ws.send((data as Buffer).toString("utf8"), { binary: false });
+    else ws.send(Buffer.from((data as Buffer).toString("utf8")), { binary: false });
+  });
+  ws.on("close", () => live--);
+  ws.on("error", () => {});
+});
+
+const server = createServer((_request, response) => {
+  response.writeHead(426).end();
+});
+server.on("upgrade", (request, socket, head) => {
+  socket.on("error", () => socket.destroy());
+  wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
+});
+
+server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
+  serveControl((server.address() as AddressInfo).port, () => live);
+});

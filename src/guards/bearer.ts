@@ -1,0 +1,39 @@
+/**
+ * Bearer-token authentication at the handshake: the token from `Authorization: Bearer …` or
+ * from a query parameter (browsers cannot set headers on a WebSocket), verified by the app, the
+ * result stored in `socket.state`.
+ */
+import { HandshakeDenied, WebSocketError } from "../connection/errors.js";
+import type { Guard, GuardContext } from "./guard.js";
+
+export interface BearerTokenOptions<User> {
+  /** The user for a token, or `undefined` when it is not valid. */
+  readonly verify: (token: string, context: GuardContext) => User | undefined | Promise<User | undefined>;
+  /** A query parameter that may carry the token, e.g. `"token"`. Default: header only. */
+  readonly queryParameter?: string;
+  /** Where in `socket.state` the user goes. Default `"user"`. */
+  readonly stateKey?: string;
+  /**
+   * How to refuse: `"http"` (default: 401 with `WWW-Authenticate: Bearer`) or a close code
+   * (the handshake completes, then closes with it: what browsers can read), e.g. 4001.
+   */
+  readonly refuseWith?: "http" | number;
+}
+
+export function bearerToken<User>(options: BearerTokenOptions<User>): Guard {
+  const { verify, queryParameter, stateKey = "user", refuseWith = "http" } = options;
+  const refuse = (reason: string): Error =>
+    refuseWith === "http"
+      ? new HandshakeDenied(401, reason, { "WWW-Authenticate": "Bearer" })
+      : new WebSocketError(refuseWith, reason);
+  return async function bearer(context, next) {
+    const header = context.headers.authorization;
+    const fromHeader = header?.startsWith("Bearer ") === true ? header.slice(7).trim() : undefined;
+    const token = fromHeader ?? (queryParameter === undefined ? undefined : context.query[queryParameter]);
+    if (token === undefined || token === "") throw refuse("Missing token");
+    const user = await verify(token, context);
+    if (user === undefined) throw refuse("Invalid token");
+    context.state[stateKey] = user;
+    await next();
+  };
+}
