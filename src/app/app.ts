@@ -20,6 +20,7 @@ import { Router } from "./router.js";
 import type { Dependencies } from "../dependencies/provide.js";
 import { type LayerOptions, pickLayer } from "./layers.js";
 import { flattenRoutes, type Route } from "./routes.js";
+import { AppStats, snapshot, type StatsSnapshot } from "./stats.js";
 
 export interface AppOptions extends Omit<LayerOptions, "maxConnections"> {
   readonly routes: readonly Route[];
@@ -89,6 +90,8 @@ export interface App {
   readonly limits: TransportLimits;
   /** Connections not yet closed. */
   readonly connectionCount: number;
+  /** Counters over every connection so far: started, accepted, closed, handlers, dependencies, errors. */
+  stats(): StatsSnapshot;
 }
 
 const MiB = 1024 * 1024;
@@ -113,6 +116,7 @@ class StatewireApp implements App {
   readonly limits: TransportLimits;
   readonly #logger: Logger;
   readonly #wsRoutes = new Router<RouteEntry>();
+  readonly #stats = new AppStats();
   readonly #perAddress = new Map<string, number>();
   readonly #maxConnections: number;
   readonly #maxPerAddress: number;
@@ -142,6 +146,7 @@ class StatewireApp implements App {
       this.#live,
     );
     const onStart = (connection: Connection): void => {
+      stats.started++;
       this.#live.add(connection);
       const host = connection.client.host;
       this.#perAddress.set(host, (this.#perAddress.get(host) ?? 0) + 1);
@@ -154,10 +159,15 @@ class StatewireApp implements App {
       else this.#perAddress.set(host, left);
       if (this.#live.size === 0) this.#drained?.();
     };
+    const stats = this.#stats;
     const dependencyEvents = {
-      acquired: () => {},
+      acquired: () => void stats.dependenciesAcquired++,
       released: (name: string, error?: unknown) => {
-        if (error !== undefined) this.#logger.error({ err: error, dependency: name }, "releasing a dependency failed");
+        stats.dependenciesReleased++;
+        if (error !== undefined) {
+          stats.errors++;
+          this.#logger.error({ err: error, dependency: name }, "releasing a dependency failed");
+        }
       },
     };
     assertDependencyNames(options.dependencies, "The app");
@@ -197,6 +207,7 @@ class StatewireApp implements App {
           onClosed(connection, outcome);
         },
         inspect: undefined,
+        stats,
       };
       this.#wsRoutes.add("GET", path, { settings, count, max: layers.maxConnections ?? Infinity });
     }
@@ -206,13 +217,19 @@ class StatewireApp implements App {
     return this.#live.size;
   }
 
+  stats(): StatsSnapshot {
+    return snapshot(this.#stats, this.#live.size);
+  }
+
   handleUpgrade(transport: TransportConnection): void {
     if (this.#closing !== undefined) {
+      this.#stats.refusedAtDoor++;
       transport.deny({ status: 503, headers: { "Retry-After": "5" }, body: "Server shutting down" });
       return;
     }
     const match = this.#wsRoutes.find("GET", transport.request.url);
     if (match === undefined) {
+      this.#stats.refusedAtDoor++;
       transport.deny({ status: 404, headers: {}, body: "Not Found" });
       return;
     }
@@ -222,6 +239,7 @@ class StatewireApp implements App {
       route.count.open >= route.max ||
       (this.#perAddress.get(transport.request.remoteAddress) ?? 0) >= this.#maxPerAddress
     ) {
+      this.#stats.refusedAtDoor++;
       transport.deny({ status: 503, headers: { "Retry-After": "5" }, body: "Too many connections" });
       return;
     }

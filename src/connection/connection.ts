@@ -6,6 +6,7 @@
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from "node:http";
 import type { InspectionEvent } from "xstate";
 import type { ConnectionEvent, ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
+import type { AppStats } from "../app/stats.js";
 import type { Dependencies } from "../dependencies/provide.js";
 import { type DependencyEvents, DependencyScope } from "../dependencies/scope.js";
 import type { HandlerActor, HandlerLogic, HandlerParent } from "../handlers/actor.js";
@@ -47,6 +48,7 @@ export interface ConnectionSettings {
   readonly onStart: (connection: Connection) => void;
   readonly onClosed: (connection: Connection, outcome: ConnectionOutcome) => void;
   readonly inspect: ((event: InspectionEvent) => void) | undefined;
+  readonly stats: AppStats;
 }
 
 const RESOLVED = Promise.resolve();
@@ -141,6 +143,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   #startHandler(): void {
     this.#handlerRunning = true;
+    this.settings.stats.handlersStarted++;
     const handler = this.settings.logic.start(this);
     this.#handler = handler;
     // The handler may have closed the connection before its first await.
@@ -169,6 +172,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   }
 
   #reportFault(error: unknown, what: string): void {
+    this.settings.stats.errors++;
     this.settings.logger.error(
       { err: error, route: this.settings.routePath, connection: this.id, lifecycle: this.lifecycle },
       what,
@@ -249,7 +253,9 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   }
 
   finished(): void {
+    if (!this.#handlerRunning) return;
     this.#handlerRunning = false;
+    this.settings.stats.handlersFinished++;
     this.#dispatch({ type: "handlerDone" });
     if (this.lifecycle === "closed") this.#releaseDependencies();
   }
@@ -435,10 +441,12 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   // ---- lifecycle effects (called by the machine's actions) -----------------------------------
 
   completeHandshake(): void {
+    this.settings.stats.accepted++;
     this.#transport.accept(this.#acceptOptions ?? { subprotocol: undefined, headers: NO_HEADERS });
   }
 
   sendHttpDenial(status: number): void {
+    this.settings.stats.rejected++;
     this.#transport.deny(this.#denial ?? { status, headers: NO_HEADERS, body: STATUS_CODES[status] ?? "" });
   }
 
@@ -461,6 +469,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   releaseResources(outcome: ConnectionOutcome): void {
     this.#outcome = outcome;
+    this.settings.stats.closed++;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.lifecycle = "closed";
     this.settings.onClosed(this, outcome);
