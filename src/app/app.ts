@@ -145,18 +145,24 @@ class StatewireApp implements App {
       },
       this.#live,
     );
+    // Counting per address costs a peer-address lookup per connection: only when limited.
+    const countAddresses = Number.isFinite(this.#maxPerAddress);
     const onStart = (connection: Connection): void => {
       stats.started++;
       this.#live.add(connection);
-      const host = connection.client.host;
-      this.#perAddress.set(host, (this.#perAddress.get(host) ?? 0) + 1);
+      if (countAddresses) {
+        const host = connection.client.host;
+        this.#perAddress.set(host, (this.#perAddress.get(host) ?? 0) + 1);
+      }
     };
     const onClosed = (connection: Connection, _outcome: ConnectionOutcome): void => {
       this.#live.delete(connection);
-      const host = connection.client.host;
-      const left = (this.#perAddress.get(host) ?? 1) - 1;
-      if (left === 0) this.#perAddress.delete(host);
-      else this.#perAddress.set(host, left);
+      if (countAddresses) {
+        const host = connection.client.host;
+        const left = (this.#perAddress.get(host) ?? 1) - 1;
+        if (left === 0) this.#perAddress.delete(host);
+        else this.#perAddress.set(host, left);
+      }
       if (this.#live.size === 0) this.#drained?.();
     };
     const stats = this.#stats;
@@ -237,7 +243,7 @@ class StatewireApp implements App {
     if (
       this.#live.size >= this.#maxConnections ||
       route.count.open >= route.max ||
-      (this.#perAddress.get(transport.request.remoteAddress) ?? 0) >= this.#maxPerAddress
+      (Number.isFinite(this.#maxPerAddress) && (this.#perAddress.get(transport.request.remoteAddress) ?? 0) >= this.#maxPerAddress)
     ) {
       this.#stats.refusedAtDoor++;
       transport.deny({ status: 503, headers: { "Retry-After": "5" }, body: "Too many connections" });
