@@ -68,7 +68,7 @@ export type ConnectionEvent =
   | { type: "heartbeatTimeout" }
   /** Runtime timer: the peer did not complete the close handshake in time. */
   | { type: "closeTimeout" }
-  /** The server gives up on the connection without a handshake (shutdown drain timeout). */
+  /** The server gives up on a closing connection (shutdown drain timeout): destroy the transport. */
   | { type: "terminate" };
 
 export type ConnectionEventType = ConnectionEvent["type"];
@@ -178,10 +178,6 @@ export const connectionMachine = setup({
           target: "closed",
           actions: [{ type: "recordAbnormalEnd", params: { initiator: "server" } }, "terminateTransport"],
         },
-        terminate: {
-          target: "closed",
-          actions: [{ type: "recordAbnormalEnd", params: { initiator: "server" } }, "terminateTransport"],
-        },
       },
     },
     open: {
@@ -218,10 +214,6 @@ export const connectionMachine = setup({
           actions: { type: "recordServerClose", params: ({ event }) => event },
         },
         heartbeatTimeout: {
-          target: "closed",
-          actions: [{ type: "recordAbnormalEnd", params: { initiator: "server" } }, "terminateTransport"],
-        },
-        terminate: {
           target: "closed",
           actions: [{ type: "recordAbnormalEnd", params: { initiator: "server" } }, "terminateTransport"],
         },

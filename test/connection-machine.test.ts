@@ -61,7 +61,7 @@ describe("connection machine", () => {
     expect(run([{ type: "handlerError" }]).output).toMatchObject({ rejectedStatus: 500 });
   });
 
-  test.each(["transportClosed", "handshakeTimeout", "terminate"] as const)("connecting → closed on %s, abnormally", (type) => {
+  test.each(["transportClosed", "handshakeTimeout"] as const)("connecting → closed on %s, abnormally", (type) => {
     const event: ConnectionEvent = type === "transportClosed" ? transportClosed(1006, false) : { type };
     const result = run([event]);
     expect(result.state).toBe("closed");
@@ -86,7 +86,7 @@ describe("connection machine", () => {
     expect(closed.effects.filter((effect) => effect === "releaseResources")).toHaveLength(1);
   });
 
-  test.each(["heartbeatTimeout", "terminate"] as const)("open → closed on %s, terminating the transport as 1006", (type) => {
+  test.each(["heartbeatTimeout"] as const)("open → closed on %s, terminating the transport as 1006", (type) => {
     const result = run([{ type: "accept" }, { type }]);
     expect(result.state).toBe("closed");
     expect(result.output).toEqual({ code: 1006, reason: "", wasClean: false, initiator: "server" });
