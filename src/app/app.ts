@@ -11,6 +11,7 @@ import { composeGuards, type Guard } from "../guards/guard.js";
 import { allowOrigins } from "../guards/origin.js";
 import { type HeartbeatOptions, LivenessSweep } from "../limits/liveness.js";
 import { createJsonLogger, type Logger } from "../connection/logger.js";
+import { type ConnectionObserver, ObserverHub } from "../connection/observer.js";
 import { type AnySocket, Socket } from "../connection/socket.js";
 import type { TransportConnection, TransportLimits } from "../transport/transport.js";
 import { createWsUpgradeListener, type UpgradeListener } from "../transport/ws.js";
@@ -92,6 +93,8 @@ export interface App {
   readonly connectionCount: number;
   /** Counters over every connection so far: started, accepted, closed, handlers, dependencies, errors. */
   stats(): StatsSnapshot;
+  /** Watch every connection's lifecycle, messages (sizes), dependencies and faults; returns the function that stops watching. */
+  observe(observer: ConnectionObserver): () => void;
 }
 
 const MiB = 1024 * 1024;
@@ -117,6 +120,7 @@ class StatewireApp implements App {
   readonly #logger: Logger;
   readonly #wsRoutes = new Router<RouteEntry>();
   readonly #stats = new AppStats();
+  readonly #observers = new ObserverHub();
   readonly #perAddress = new Map<string, number>();
   readonly #maxConnections: number;
   readonly #maxPerAddress: number;
@@ -214,6 +218,7 @@ class StatewireApp implements App {
         },
         inspect: undefined,
         stats,
+        observers: this.#observers,
       };
       this.#wsRoutes.add("GET", path, { settings, count, max: layers.maxConnections ?? Infinity });
     }
@@ -221,6 +226,10 @@ class StatewireApp implements App {
 
   get connectionCount(): number {
     return this.#live.size;
+  }
+
+  observe(observer: ConnectionObserver): () => void {
+    return this.#observers.add(observer);
   }
 
   stats(): StatsSnapshot {

@@ -18,6 +18,7 @@ import { type LifecycleActor, type LifecycleEffects, startLifecycle } from "./li
 import { LivenessRecord, type Watched } from "../limits/liveness.js";
 import { type MessageRate, TokenBucket } from "../limits/token-bucket.js";
 import type { Logger } from "./logger.js";
+import type { ObserverHub } from "./observer.js";
 import { type InboundMessage, Mailbox } from "./mailbox.js";
 import { type AcceptInit, type ClientAddress, handledRejection, type RejectInit, Socket, type SocketRuntime, type AnySocket } from "./socket.js";
 
@@ -49,6 +50,7 @@ export interface ConnectionSettings {
   readonly onClosed: (connection: Connection, outcome: ConnectionOutcome) => void;
   readonly inspect: ((event: InspectionEvent) => void) | undefined;
   readonly stats: AppStats;
+  readonly observers: ObserverHub;
 }
 
 const RESOLVED = Promise.resolve();
@@ -100,6 +102,15 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     transport.listen(this);
     this.#actor = startLifecycle(this, settings.inspect);
     settings.onStart(this);
+    if (settings.observers.active) {
+      settings.observers.connectionStarted({
+        id: this.id,
+        route: settings.routePath,
+        url: transport.request.url,
+        client: this.client,
+        startedAt: this.startedAt,
+      });
+    }
     if (settings.guards === undefined && settings.dependencies === undefined) this.#startHandler();
     else void this.#admit();
   }
@@ -123,10 +134,20 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   #resolveDependencies(dependencies: Dependencies): void {
     const socket = this.socket;
+    const { dependencyEvents, observers } = this.settings;
     const scope = new DependencyScope(
       dependencies,
       { params: socket.params as Record<string, string | undefined>, query: socket.query, headers: socket.headers, cookies: socket.cookies, client: this.client, socket },
-      this.settings.dependencyEvents,
+      {
+        acquired: (name) => {
+          dependencyEvents.acquired(name);
+          if (observers.active) observers.dependencyAcquired(this.id, name);
+        },
+        released: (name, error) => {
+          dependencyEvents.released(name, error);
+          if (observers.active) observers.dependencyReleased(this.id, name, error);
+        },
+      },
     );
     this.#scope = scope;
     scope.resolveAll().then(
@@ -173,6 +194,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   #reportFault(error: unknown, what: string): void {
     this.settings.stats.errors++;
+    if (this.settings.observers.active) this.settings.observers.handlerError(this.id, error);
     this.settings.logger.error(
       { err: error, route: this.settings.routePath, connection: this.id, lifecycle: this.lifecycle },
       what,
@@ -191,8 +213,11 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #dispatch(event: ConnectionEvent): void {
     // `closed` is final: later events (a late handler end, the transport's last word) change nothing.
     if (this.lifecycle === "closed") return;
+    const from = this.lifecycle;
     this.#actor.send(event);
     this.lifecycle = this.#actor.getSnapshot().value;
+    const observers = this.settings.observers;
+    if (observers.active && this.lifecycle !== from) observers.transition(this.id, from, event.type, this.lifecycle);
   }
 
   // ---- transport → connection ---------------------------------------------------------------
@@ -200,6 +225,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.lifecycle !== "open") return;
     this.messagesIn++;
+    if (this.settings.observers.active) this.settings.observers.messageIn(this.id, data.length, isBinary);
     const rate = this.settings.messageRate;
     if (rate !== undefined) {
       const now = Date.now();
@@ -256,6 +282,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     if (!this.#handlerRunning) return;
     this.#handlerRunning = false;
     this.settings.stats.handlersFinished++;
+    if (this.settings.observers.active) this.settings.observers.handlerFinished(this.id);
     this.#dispatch({ type: "handlerDone" });
     if (this.lifecycle === "closed") this.#releaseDependencies();
   }
@@ -383,7 +410,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   reply(data: string | Uint8Array, isBinary: boolean): Promise<void> | undefined {
     if (this.lifecycle !== "open") {
-      this.messagesDropped++;
+      this.#dropped(data);
       return undefined;
     }
     return this.#write(data, isBinary);
@@ -393,22 +420,34 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #write(data: string | Uint8Array, isBinary: boolean): Promise<void> | undefined {
     const transport = this.#transport;
     if (transport.bufferedAmount < this.settings.outboundHighWater) {
-      this.messagesOut++;
+      this.#sent(data, isBinary);
       transport.send(data, isBinary);
       return undefined;
     }
     switch (this.settings.backpressure) {
       case "wait":
-        this.messagesOut++;
+        this.#sent(data, isBinary);
         return new Promise((resolve) => transport.send(data, isBinary, () => resolve()));
       case "drop":
-        this.messagesDropped++;
+        this.#dropped(data);
         return undefined;
       case "close":
-        this.messagesDropped++;
+        this.#dropped(data);
         this.#dispatch({ type: "close", code: 1008, reason: "Slow consumer" });
         return undefined;
     }
+  }
+
+  #sent(data: string | Uint8Array, isBinary: boolean): void {
+    this.messagesOut++;
+    const observers = this.settings.observers;
+    if (observers.active) observers.messageOut(this.id, typeof data === "string" ? Buffer.byteLength(data) : data.byteLength, isBinary);
+  }
+
+  #dropped(data: string | Uint8Array): void {
+    this.messagesDropped++;
+    const observers = this.settings.observers;
+    if (observers.active) observers.messageDropped(this.id, typeof data === "string" ? Buffer.byteLength(data) : data.byteLength);
   }
 
   pauseInbound(): void {
@@ -473,6 +512,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.lifecycle = "closed";
     this.settings.onClosed(this, outcome);
+    if (this.settings.observers.active) this.settings.observers.connectionClosed(this.id, outcome);
     const waiters = this.#closedWaiters;
     this.#closedWaiters = undefined;
     if (waiters !== undefined) for (const resolve of waiters) resolve(outcome);

@@ -1,0 +1,94 @@
+/**
+ * What the runtime tells observers about each connection: its start, every lifecycle
+ * transition, messages in and out (sizes only), handler faults and completion, dependencies,
+ * and how it closed. The invariant checks of `statewire/testing` and the inspector are
+ * observers. With none attached, the frame path pays one boolean read.
+ */
+import type { ConnectionEventType, ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
+import type { ClientAddress } from "./socket.js";
+
+export interface ConnectionInfo {
+  readonly id: number;
+  /** The route's path pattern, e.g. `/rooms/:room`. */
+  readonly route: string;
+  /** The request target, e.g. `/rooms/lobby?x=1`. */
+  readonly url: string;
+  readonly client: ClientAddress;
+  readonly startedAt: number;
+}
+
+export interface ConnectionObserver {
+  connectionStarted?(info: ConnectionInfo): void;
+  transition?(id: number, from: ConnectionState, event: ConnectionEventType, to: ConnectionState): void;
+  messageIn?(id: number, size: number, isBinary: boolean): void;
+  messageOut?(id: number, size: number, isBinary: boolean): void;
+  /** A frame the runtime refused to send (backpressure `drop`/`close`, or after close). */
+  messageDropped?(id: number, size: number): void;
+  handlerError?(id: number, error: unknown): void;
+  handlerFinished?(id: number): void;
+  dependencyAcquired?(id: number, name: string): void;
+  dependencyReleased?(id: number, name: string, error?: unknown): void;
+  connectionClosed?(id: number, outcome: ConnectionOutcome): void;
+}
+
+type Method = keyof ConnectionObserver;
+
+/** The app's observers; `active` is false when there are none. */
+export class ObserverHub implements Required<ConnectionObserver> {
+  active = false;
+  readonly #observers: ConnectionObserver[] = [];
+
+  /** Attach an observer; returns the function that detaches it. */
+  add(observer: ConnectionObserver): () => void {
+    this.#observers.push(observer);
+    this.active = true;
+    return () => {
+      const index = this.#observers.indexOf(observer);
+      if (index >= 0) this.#observers.splice(index, 1);
+      this.active = this.#observers.length > 0;
+    };
+  }
+
+  #emit<M extends Method>(method: M, args: Parameters<Required<ConnectionObserver>[M]>): void {
+    for (const observer of this.#observers) {
+      const fn = observer[method] as ((...a: unknown[]) => void) | undefined;
+      if (fn === undefined) continue;
+      try {
+        fn.apply(observer, args);
+      } catch {
+        // An observer must never break the connection it watches.
+      }
+    }
+  }
+
+  connectionStarted(info: ConnectionInfo): void {
+    this.#emit("connectionStarted", [info]);
+  }
+  transition(id: number, from: ConnectionState, event: ConnectionEventType, to: ConnectionState): void {
+    this.#emit("transition", [id, from, event, to]);
+  }
+  messageIn(id: number, size: number, isBinary: boolean): void {
+    this.#emit("messageIn", [id, size, isBinary]);
+  }
+  messageOut(id: number, size: number, isBinary: boolean): void {
+    this.#emit("messageOut", [id, size, isBinary]);
+  }
+  messageDropped(id: number, size: number): void {
+    this.#emit("messageDropped", [id, size]);
+  }
+  handlerError(id: number, error: unknown): void {
+    this.#emit("handlerError", [id, error]);
+  }
+  handlerFinished(id: number): void {
+    this.#emit("handlerFinished", [id]);
+  }
+  dependencyAcquired(id: number, name: string): void {
+    this.#emit("dependencyAcquired", [id, name]);
+  }
+  dependencyReleased(id: number, name: string, error?: unknown): void {
+    this.#emit("dependencyReleased", error === undefined ? [id, name] : [id, name, error]);
+  }
+  connectionClosed(id: number, outcome: ConnectionOutcome): void {
+    this.#emit("connectionClosed", [id, outcome]);
+  }
+}
