@@ -395,7 +395,9 @@ describe.each(["memory", "tcp"] as const)("handlers over %s", (transport) => {
       const stalled = observed.pulls;
       await sleep(150);
       expect(observed.pulls).toBe(stalled);
-      if (transport === "memory") expect(stalled).toBeLessThanOrEqual(16 + 2);
+      // In memory the bound is exact: 16 KiB of 1 KiB chunks buffered, plus the one read before
+      // pausing, the one whose write waits for drain, and the one pulled at the fairness yield.
+      if (transport === "memory") expect(stalled).toBeLessThanOrEqual(16 + 3);
       ws.resumeReading();
       await expect.poll(() => observed.pulls, { timeout: 2000 }).toBeGreaterThan(stalled);
       await ws.abort();

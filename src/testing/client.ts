@@ -8,7 +8,7 @@ import type { App } from "../app/app.js";
 import { type MessageSchema, type SchemaOutput, validate } from "../codec/schema.js";
 import { WebSocketDisconnect } from "../connection/errors.js";
 import type { ClientWire, ClientWireListener } from "../transport/client-wire.js";
-import { MemoryWire } from "../transport/memory.js";
+import { type DeliveryScheduler, MemoryWire } from "../transport/memory.js";
 import type { DenialResponse } from "../transport/transport.js";
 import { openWsClientWire } from "../transport/ws-client.js";
 
@@ -17,11 +17,17 @@ export interface TestClientOptions {
   readonly transport?: "memory" | "tcp";
   /** How long `receive*()` waits before failing the test instead of hanging it. Default 5 000 ms. */
   readonly receiveTimeoutMs?: number;
+  /** Memory transport only: when deliveries run (e.g. through `fc.scheduler`). Default: the microtask queue. */
+  readonly schedule?: DeliveryScheduler;
 }
 
 export interface ConnectOptions {
   readonly headers?: Readonly<Record<string, string>>;
   readonly subprotocols?: readonly string[];
+  /** Answer the server's pings (default true); false plays a peer that is gone but whose connection is not. */
+  readonly autoPong?: boolean;
+  /** Give up on a handshake not answered within this time: the connection is dropped and `connect` rejects. Default 10 000 ms. */
+  readonly handshakeTimeoutMs?: number;
 }
 
 /** How a connection ended, as the client saw it. */
@@ -201,7 +207,7 @@ class TestInbox {
   }
 }
 
-type OpenWire = (path: string, headers: Record<string, string>, subprotocols: readonly string[], listener: ClientWireListener) => Promise<ClientWire>;
+type OpenWire = (path: string, options: ConnectOptions, listener: ClientWireListener) => Promise<ClientWire>;
 
 /** A client for `app`, over memory (default) or real TCP. */
 export function testClient(app: App, options: TestClientOptions = {}): TestClient {
@@ -213,9 +219,15 @@ export function testClient(app: App, options: TestClientOptions = {}): TestClien
 
   const openWire: OpenWire =
     options.transport === "tcp"
-      ? async (path, headers, subprotocols, listener) =>
-          openWsClientWire(`${(await tcpBase()).replace(/^http/, "ws")}${path}`, { headers, subprotocols }, listener)
-      : async (path, headers, subprotocols, listener) => {
+      ? async (path, connectOptions, listener) =>
+          openWsClientWire(
+            `${(await tcpBase()).replace(/^http/, "ws")}${path}`,
+            { headers: { ...connectOptions.headers }, subprotocols: connectOptions.subprotocols ?? [], autoPong: connectOptions.autoPong ?? true },
+            listener,
+          )
+      : async (path, connectOptions, listener) => {
+          const headers = connectOptions.headers ?? {};
+          const subprotocols = connectOptions.subprotocols ?? [];
           const requestHeaders: Record<string, string> = {
             host: "localhost",
             connection: "Upgrade",
@@ -229,6 +241,7 @@ export function testClient(app: App, options: TestClientOptions = {}): TestClien
             { url: path, headers: requestHeaders, remoteAddress: "127.0.0.1", remotePort: 49152 + Math.floor(Math.random() * 16000) },
             app.limits,
             listener,
+            { autoPong: connectOptions.autoPong ?? true, ...(options.schedule === undefined ? {} : { schedule: options.schedule }) },
           );
           app.handleUpgrade(wire.server);
           return wire.client;
@@ -264,9 +277,14 @@ export function testClient(app: App, options: TestClientOptions = {}): TestClien
         failed = undefined;
         opened?.(socket);
       };
-      wire = await openWire(path, { ...connectOptions.headers }, connectOptions.subprotocols ?? [], listener);
+      wire = await openWire(path, connectOptions, listener);
       for (const open of pendingOpen.splice(0)) openWith(wire, open.subprotocol, open.headers);
-      return ready;
+      const wireInUse = wire;
+      const timer = setTimeout(() => {
+        wireInUse.abort();
+        failed?.(new Error(`No answer to the handshake for ${path} within ${connectOptions.handshakeTimeoutMs ?? 10_000} ms`));
+      }, connectOptions.handshakeTimeoutMs ?? 10_000);
+      return ready.finally(() => clearTimeout(timer));
     },
 
     async fetch(path, init) {

@@ -24,4 +24,6 @@ export interface ClientWire {
 export interface ClientHandshake {
   readonly headers: Readonly<Record<string, string>>;
   readonly subprotocols: readonly string[];
+  /** Answer pings (default true). */
+  readonly autoPong?: boolean;
 }

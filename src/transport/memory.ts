@@ -1,8 +1,12 @@
 /**
- * An in-process wire: no sockets, deterministic order, frames delivered on the microtask queue.
- * It keeps the observable contract of the `ws` adapter — the close handshake, 1005 for a close
- * frame without a code, 1002 for an invalid close code, 1009 over `maxPayload` — so the test
- * client sees the same outcomes over memory and over TCP.
+ * An in-process wire: no sockets, deterministic order. It keeps the observable contract of the
+ * `ws` adapter — the close handshake, 1005 for a close frame without a code, 1002 for an invalid
+ * close code, 1009 over `maxPayload` — so the test client sees the same outcomes over memory and
+ * over TCP.
+ *
+ * Deliveries in each direction are first in, first out, as on TCP. When one runs is up to a
+ * scheduler: the microtask queue by default, or e.g. fast-check's `fc.scheduler`, which then
+ * explores every interleaving of the two directions.
  */
 import { isValidCloseCode } from "../connection/close-codes.js";
 import type { ClientWire, ClientWireListener } from "./client-wire.js";
@@ -14,6 +18,16 @@ import type {
   TransportListener,
   UpgradeRequest,
 } from "./transport.js";
+
+/** Runs a delivery later; must eventually call `task` exactly once. */
+export type DeliveryScheduler = (task: () => void) => void;
+
+export interface MemoryWireOptions {
+  /** When deliveries run. Default: `queueMicrotask`. */
+  readonly schedule?: DeliveryScheduler;
+  /** Whether the client answers pings (a real client does; a dead one does not). Default true. */
+  readonly autoPong?: boolean;
+}
 
 type WireState = "handshake" | "open" | "closing" | "closed";
 
@@ -35,16 +49,36 @@ const NO_LISTENER: TransportListener = {
 const toBuffer = (data: string | Uint8Array): Buffer =>
   typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
+/** One direction of the wire: tasks run in order, each when the scheduler says. */
+class Lane {
+  readonly #tasks: (() => void)[] = [];
+  readonly #schedule: DeliveryScheduler;
+
+  constructor(schedule: DeliveryScheduler) {
+    this.#schedule = schedule;
+  }
+
+  post(task: () => void): void {
+    this.#tasks.push(task);
+    // Each scheduled run takes the head, so any order of runs keeps the lane's order.
+    this.#schedule(() => this.#tasks.shift()?.());
+  }
+}
+
 /**
- * Both ends of one in-memory connection. `server` is handed to the app; the client methods are
- * what a test client drives.
+ * Both ends of one in-memory connection. `server` is handed to the app; `client` is what a
+ * test client drives.
  */
 export class MemoryWire {
   readonly server: TransportConnection;
+  readonly client: ClientWire;
   #state: WireState = "handshake";
   #serverListener: TransportListener = NO_LISTENER;
   readonly #peer: ClientWireListener;
   readonly #limits: TransportLimits;
+  readonly #toServer: Lane;
+  readonly #toClient: Lane;
+  readonly #autoPong: boolean;
   #closeSentByServer = false;
   #closeSentByClient = false;
   #closeCode = 1006;
@@ -52,61 +86,62 @@ export class MemoryWire {
   #serverPaused = false;
   readonly #heldForServer: Frame[] = [];
   #clientPaused = false;
-  readonly #heldForClient: Frame[] = [];
+  /** What a paused client has not read: frames, and possibly the server's close frame last. */
+  readonly #heldForClient: (Frame | (() => void))[] = [];
   #bufferedForClient = 0;
 
-  constructor(request: UpgradeRequest, limits: TransportLimits, peer: ClientWireListener) {
+  constructor(request: UpgradeRequest, limits: TransportLimits, peer: ClientWireListener, options: MemoryWireOptions = {}) {
     this.#peer = peer;
     this.#limits = limits;
+    const schedule = options.schedule ?? queueMicrotask;
+    this.#toServer = new Lane(schedule);
+    this.#toClient = new Lane(schedule);
+    this.#autoPong = options.autoPong ?? true;
     this.server = this.#serverEnd(request);
+    this.client = {
+      send: (data, isBinary) => this.#clientSend(data, isBinary),
+      close: (code, reason) => this.#clientClose(code, reason),
+      abort: () => this.#clientAbort(),
+      pauseReading: () => {
+        this.#clientPaused = true;
+      },
+      resumeReading: () => this.#clientResume(),
+    };
   }
 
   get state(): WireState {
     return this.#state;
   }
 
-  /** The client end as the test client drives it. */
-  get client(): ClientWire {
-    return {
-      send: (data, isBinary) => this.clientSend(data, isBinary),
-      close: (code, reason) => this.clientClose(code, reason),
-      abort: () => this.clientAbort(),
-      pauseReading: () => this.clientPauseReading(),
-      resumeReading: () => this.clientResumeReading(),
-    };
-  }
-
   // ---- client side ------------------------------------------------------------------------
 
-  /** Send a data frame to the server. */
-  clientSend(data: string | Uint8Array, isBinary: boolean): void {
+  #clientSend(data: string | Uint8Array, isBinary: boolean): void {
     if (this.#state !== "open" || this.#closeSentByClient) return;
     const frame = { data: toBuffer(data), isBinary };
-    queueMicrotask(() => this.#deliverToServer(frame));
+    this.#toServer.post(() => this.#deliverToServer(frame));
   }
 
-  /** Send a close frame; `code` undefined sends a frame with no status (the server sees 1005). */
-  clientClose(code?: number, reason = ""): void {
+  /** `code` undefined sends a close frame with no status (the server sees 1005). */
+  #clientClose(code?: number, reason = ""): void {
     if (this.#closeSentByClient || (this.#state !== "open" && this.#state !== "closing")) return;
     this.#closeSentByClient = true;
     if (this.#state === "open") this.#state = "closing";
-    queueMicrotask(() => this.#closeFrameToServer(code, reason));
+    this.#toServer.post(() => this.#closeFrameToServer(code, reason));
   }
 
   /** Drop the connection without a close frame, as a reset TCP connection would. */
-  clientAbort(): void {
+  #clientAbort(): void {
     if (this.#state === "closed") return;
-    queueMicrotask(() => this.#finish(1006, "", false));
+    this.#toServer.post(() => this.#finish(1006, "", false));
   }
 
-  /** Stop reading: server frames queue up and count towards its `bufferedAmount`. */
-  clientPauseReading(): void {
-    this.#clientPaused = true;
-  }
-
-  clientResumeReading(): void {
+  #clientResume(): void {
     this.#clientPaused = false;
-    for (const frame of this.#heldForClient.splice(0)) this.#deliverToClient(frame);
+    while (!this.#clientPaused && this.#heldForClient.length > 0) {
+      const held = this.#heldForClient.shift()!;
+      if (typeof held === "function") held();
+      else this.#deliverToClient(held);
+    }
   }
 
   // ---- server side ------------------------------------------------------------------------
@@ -121,12 +156,14 @@ export class MemoryWire {
       accept(options: AcceptOptions) {
         if (wire.#state !== "handshake") return;
         wire.#state = "open";
-        queueMicrotask(() => wire.#peer.onOpen(options.subprotocol, options.headers));
+        wire.#toClient.post(() => {
+          if (wire.#state !== "closed") wire.#peer.onOpen(options.subprotocol, options.headers);
+        });
       },
-      deny(response) {
+      deny(response: DenialResponse) {
         if (wire.#state !== "handshake") return;
         wire.#state = "closed";
-        queueMicrotask(() => wire.#peer.onDenied(response));
+        wire.#toClient.post(() => wire.#peer.onDenied(response));
         wire.#serverListener.onClosed(1006, "", false);
       },
       send(data, isBinary, callback) {
@@ -136,17 +173,22 @@ export class MemoryWire {
         }
         const frame = { data: toBuffer(data), isBinary, written: callback };
         wire.#bufferedForClient += frame.data.length;
-        queueMicrotask(() => wire.#deliverToClient(frame));
+        wire.#toClient.post(() => wire.#deliverToClient(frame));
       },
       close(code, reason) {
         wire.#serverClose(code, reason);
       },
       terminate() {
         if (wire.#state === "closed") return;
-        queueMicrotask(() => wire.#finish(1006, "", false));
+        // The server's side is gone at once; the client learns of it in its lane's turn.
+        wire.#finishServer(1006, "", false);
+        wire.#toClient.post(() => wire.#finish(1006, "", false));
       },
       ping() {
-        if (wire.#state === "open") queueMicrotask(() => wire.#serverListener.onPong());
+        if (wire.#state !== "open" || !wire.#autoPong) return;
+        wire.#toClient.post(() => {
+          if (wire.#state === "open" || wire.#state === "closing") wire.#toServer.post(() => wire.#serverListener.onPong());
+        });
       },
       pause() {
         wire.#serverPaused = true;
@@ -154,7 +196,8 @@ export class MemoryWire {
       resume() {
         wire.#serverPaused = false;
         while (!wire.#serverPaused && wire.#heldForServer.length > 0) {
-          wire.#serverListener.onMessage(...frameArgs(wire.#heldForServer.shift()!));
+          const frame = wire.#heldForServer.shift()!;
+          wire.#serverListener.onMessage(frame.data, frame.isBinary);
         }
       },
       get bufferedAmount() {
@@ -168,7 +211,7 @@ export class MemoryWire {
     if (this.#closeSentByServer || (this.#state !== "open" && this.#state !== "closing")) return;
     this.#closeSentByServer = true;
     if (this.#state === "open") this.#state = "closing";
-    queueMicrotask(() => this.#closeFrameToClient(code, reason));
+    this.#toClient.post(() => this.#closeFrameToClient(code, reason));
   }
 
   #deliverToServer(frame: Frame): void {
@@ -221,10 +264,13 @@ export class MemoryWire {
 
   #closeFrameToClient(sentCode: number | undefined, sentReason: string): void {
     if (this.#state === "closed") return;
+    if (this.#clientPaused) {
+      // A client that is not reading does not see the close frame either.
+      this.#heldForClient.push(() => this.#closeFrameToClient(sentCode, sentReason));
+      return;
+    }
     const code = sentCode ?? 1005;
     const reason = sentCode === undefined ? "" : sentReason;
-    // Frames the client has not read yet are still delivered before the close frame.
-    this.#clientResumeIfClosing();
     if (this.#closeSentByClient) {
       this.#finish(this.#closeCode, this.#closeReason, true);
       return;
@@ -232,25 +278,29 @@ export class MemoryWire {
     this.#closeCode = code;
     this.#closeReason = reason;
     this.#closeSentByClient = true;
-    queueMicrotask(() => {
+    this.#toServer.post(() => {
       if (this.#state === "closed") return;
       this.#serverListener.onPeerClose(code, reason);
       this.#finish(code, reason, true);
     });
   }
 
-  #clientResumeIfClosing(): void {
-    if (this.#heldForClient.length > 0) this.clientResumeReading();
+  #serverFinished = false;
+
+  #finishServer(code: number, reason: string, wasClean: boolean): void {
+    if (this.#serverFinished) return;
+    this.#serverFinished = true;
+    this.#heldForServer.length = 0;
+    this.#serverListener.onClosed(code, reason, wasClean);
   }
 
   #finish(code: number, reason: string, wasClean: boolean): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    this.#heldForServer.length = 0;
-    for (const frame of this.#heldForClient.splice(0)) frame.written?.(new Error("WebSocket closed before the frame was read"));
-    this.#serverListener.onClosed(code, reason, wasClean);
+    for (const held of this.#heldForClient.splice(0)) {
+      if (typeof held !== "function") held.written?.(new Error("WebSocket closed before the frame was read"));
+    }
+    this.#finishServer(code, reason, wasClean);
     this.#peer.onClosed(code, reason, wasClean);
   }
 }
-
-const frameArgs = (frame: Frame): [Buffer, boolean] => [frame.data, frame.isBinary];

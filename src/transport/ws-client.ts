@@ -14,6 +14,7 @@ export function openWsClientWire(url: string, handshake: ClientHandshake, listen
   const ws = new WebSocket(url, {
     headers,
     perMessageDeflate: false,
+    autoPong: handshake.autoPong ?? true,
     maxPayload: 0x7fffffff,
   });
   ws.binaryType = "nodebuffer";
