@@ -128,6 +128,8 @@ class StatewireApp implements App {
   readonly #handshakeTimeoutMs: number;
   readonly #httpRoutes = new Router<HttpRoute>();
   readonly #live = new Set<Connection>();
+  /** Closed connections whose handler or dependency cleanup may still be running. */
+  readonly #settling = new Set<Connection>();
   readonly #servers: Server[] = [];
   #drained: (() => void) | undefined;
   #upgradeListener: UpgradeListener | undefined;
@@ -161,6 +163,8 @@ class StatewireApp implements App {
     };
     const onClosed = (connection: Connection, _outcome: ConnectionOutcome): void => {
       this.#live.delete(connection);
+      this.#settling.add(connection);
+      void connection.settled?.then(() => this.#settling.delete(connection));
       if (countAddresses) {
         const host = connection.client.host;
         const left = (this.#perAddress.get(host) ?? 1) - 1;
@@ -344,12 +348,25 @@ class StatewireApp implements App {
     for (const connection of [...this.#live]) {
       if (connection.lifecycle === "connecting" || connection.lifecycle === "open") connection.close(code, reason);
     }
+    const deadline = Date.now() + timeoutMs;
     if (!(await this.#waitForDrain(timeoutMs))) {
       for (const connection of [...this.#live]) connection.terminate();
       await this.#waitForDrain(1000);
     }
+    // Closed is not done: onDisconnect hooks and dependency cleanup may still be running, and
+    // a process that exits when close() resolves must not cut them short.
+    await this.#waitForSettled(Math.max(deadline - Date.now(), 1000));
     for (const server of this.#servers) server.closeAllConnections();
     await Promise.all(serversClosed);
+  }
+
+  async #waitForSettled(timeoutMs: number): Promise<void> {
+    const pending = [...this.#settling].map((connection) => connection.settled);
+    if (pending.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(pending), timeout]);
+    clearTimeout(timer);
   }
 
   /** Resolves true once no connection is left, false after `timeoutMs`. */

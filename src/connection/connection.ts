@@ -165,6 +165,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #startHandler(): void {
     this.#handlerRunning = true;
     this.settings.stats.handlersStarted++;
+    if (this.settings.observers.active) this.settings.observers.handlerStarted(this.id);
     const handler = this.settings.logic.start(this);
     this.#handler = handler;
     // The handler may have closed the connection before its first await.
@@ -508,6 +509,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   releaseResources(outcome: ConnectionOutcome): void {
     this.#outcome = outcome;
+    this.settled = new Promise((resolve) => (this.#markSettled = resolve));
     this.settings.stats.closed++;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.lifecycle = "closed";
@@ -517,7 +519,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     this.#closedWaiters = undefined;
     if (waiters !== undefined) for (const resolve of waiters) resolve(outcome);
     if (!this.#handlerRunning) this.#releaseDependencies();
-    else if (this.#scope !== undefined) {
+    else {
       // Dependencies outlive the connection only as long as the handler still uses them, and
       // not forever: a handler that ignores the disconnect loses them after the close timeout.
       setTimeout(() => {
@@ -531,10 +533,20 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     }
   }
 
+  /**
+   * Settles once the connection is closed, its handler has finished (or was given up on after
+   * the close timeout) and its dependencies are released: when nothing of it is left to run.
+   * Undefined until the connection closed.
+   */
+  settled: Promise<void> | undefined;
+  #markSettled: (() => void) | undefined;
+
   /** Release dependencies once: after close, once the handler has settled. */
   #releaseDependencies(): void {
     if (this.#released) return;
     this.#released = true;
-    void this.#scope?.release();
+    const settle = (): void => this.#markSettled?.();
+    if (this.#scope === undefined) settle();
+    else void this.#scope.release().then(settle);
   }
 }

@@ -24,6 +24,7 @@ export interface ConnectionObserver {
   messageOut?(id: number, size: number, isBinary: boolean): void;
   /** A frame the runtime refused to send (backpressure `drop`/`close`, or after close). */
   messageDropped?(id: number, size: number): void;
+  handlerStarted?(id: number): void;
   handlerError?(id: number, error: unknown): void;
   handlerFinished?(id: number): void;
   dependencyAcquired?(id: number, name: string): void;
@@ -75,6 +76,9 @@ export class ObserverHub implements Required<ConnectionObserver> {
   }
   messageDropped(id: number, size: number): void {
     this.#emit("messageDropped", [id, size]);
+  }
+  handlerStarted(id: number): void {
+    this.#emit("handlerStarted", [id]);
   }
   handlerError(id: number, error: unknown): void {
     this.#emit("handlerError", [id, error]);

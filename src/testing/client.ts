@@ -127,10 +127,20 @@ export class TestSocket {
     return this.#inbox.size;
   }
 
+  /** Every message received so far, read or not, in arrival order. */
+  get history(): readonly { readonly data: Buffer; readonly isBinary: boolean }[] {
+    return this.#inbox.history;
+  }
+
   /** Send a close frame (no code: a frame without a status) and wait for the connection to end. */
   close(code?: number, reason?: string): Promise<CloseInfo> {
     this.#wire.close(code, reason);
     return this.closed;
+  }
+
+  /** Send a ping (answered by the server's transport; the app does not see it). */
+  ping(): void {
+    this.#wire.ping();
   }
 
   /** Stop reading from the server, like a client that stopped consuming: its frames back up on the server. */
@@ -152,6 +162,7 @@ export class TestSocket {
 /** Frames in arrival order, then the close. */
 class TestInbox {
   readonly #frames: Frame[] = [];
+  readonly history: Frame[] = [];
   #waiter: { resolve: (frame: Frame) => void; reject: (error: Error) => void } | undefined;
   #close: CloseInfo | undefined;
   readonly closed: Promise<CloseInfo>;
@@ -168,6 +179,7 @@ class TestInbox {
   }
 
   push(frame: Frame): void {
+    this.history.push(frame);
     const waiter = this.#waiter;
     this.#waiter = undefined;
     if (waiter !== undefined) waiter.resolve(frame);

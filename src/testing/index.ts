@@ -1,5 +1,14 @@
 /**
- * `statewire/testing`: drive an app like a client would, over memory or real TCP.
+ * `statewire/testing`: drive an app like a client would (over memory or real TCP), generate
+ * client flows with fast-check, play them, and check the lifecycle invariants on any app.
  */
 export { HandshakeRejected, TestSocket, testClient } from "./client.js";
 export type { CloseInfo, ConnectOptions, TestClient, TestClientOptions } from "./client.js";
+export { clientFlow, clientFlows, clientStep, closeCode, closeReason, flowEnding } from "./flows.js";
+export type { ClientFlow, FlowOptions, FlowStep, StepOptions } from "./flows.js";
+export { runFlows } from "./run.js";
+export type { FlowOutcome, ReceivedMessage, RunOptions, RunResult } from "./run.js";
+export { assertInvariants, checkInvariants, InvariantViolation } from "./invariants.js";
+export type { InvariantOptions, Violation } from "./invariants.js";
+export { Probe, ResourceLedger } from "./probe.js";
+export type { ConnectionRecord, MessageRecord } from "./probe.js";

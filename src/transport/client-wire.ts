@@ -16,6 +16,8 @@ export interface ClientWire {
   close(code?: number, reason?: string): void;
   /** Drop the connection without a close frame. */
   abort(): void;
+  /** Send a ping; the server's transport answers it without the app seeing it. */
+  ping(): void;
   /** Stop reading from the server (its frames queue up on its side), and start again. */
   pauseReading(): void;
   resumeReading(): void;

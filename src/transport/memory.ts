@@ -102,6 +102,8 @@ export class MemoryWire {
       send: (data, isBinary) => this.#clientSend(data, isBinary),
       close: (code, reason) => this.#clientClose(code, reason),
       abort: () => this.#clientAbort(),
+      // The server's transport answers pings itself, as `ws` does; nothing reaches the app.
+      ping: () => {},
       pauseReading: () => {
         this.#clientPaused = true;
       },

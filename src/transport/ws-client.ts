@@ -76,6 +76,9 @@ export function openWsClientWire(url: string, handshake: ClientHandshake, listen
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CLOSING) ws.close(code, reason);
     },
     abort: () => ws.terminate(),
+    ping: () => {
+      if (ws.readyState === WebSocket.OPEN) ws.ping();
+    },
     pauseReading: () => ws.pause(),
     resumeReading: () => ws.resume(),
   };
