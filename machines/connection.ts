@@ -56,7 +56,7 @@ export type ConnectionEvent =
   | { type: "peerClose"; code: number; reason: string }
   /** The handler's work ended normally without closing. */
   | { type: "handlerDone" }
-  /** The handler threw; the error itself is reported by the runtime, never put on the wire. */
+  /** The app's code for this connection (handler, guard, provider) failed; the error is logged, never put on the wire. */
   | { type: "handlerError" }
   /** The transport failed the connection (1002, 1007, 1009) and sent that close frame itself. */
   | { type: "protocolError"; code: number; reason: string }

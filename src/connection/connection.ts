@@ -173,8 +173,8 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   }
 
   /**
-   * Answer an error raised before accept: the close code or HTTP status it names, else 500
-   * (and then it is a server fault, logged as one).
+   * Answer an error raised before accept: the close code or HTTP status it names, else it is a
+   * fault of the app's code (handler, guard or provider): logged, and answered 500 by the machine.
    */
   #refuse(error: unknown, what: string): void {
     const close = closeCodeOf(error);
@@ -183,14 +183,19 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
       return;
     }
     const status = statusOf(error);
-    if (status === undefined) this.#reportFault(error, what);
+    if (status === undefined) {
+      // A fault, not a decision: the machine answers it (500).
+      this.#reportFault(error, what);
+      this.#dispatch({ type: "handlerError" });
+      return;
+    }
     const { headers, body } = error as { headers?: unknown; body?: unknown };
     this.#denial = {
-      status: status ?? 500,
-      headers: status !== undefined && typeof headers === "object" && headers !== null ? (headers as Record<string, string>) : NO_HEADERS,
-      body: status !== undefined && typeof body === "string" && body !== "" ? body : (STATUS_CODES[status ?? 500] ?? ""),
+      status,
+      headers: typeof headers === "object" && headers !== null ? (headers as Record<string, string>) : NO_HEADERS,
+      body: typeof body === "string" && body !== "" ? body : (STATUS_CODES[status] ?? ""),
     };
-    this.#dispatch({ type: "reject", status: status ?? 500 });
+    this.#dispatch({ type: "reject", status });
   }
 
   #reportFault(error: unknown, what: string): void {

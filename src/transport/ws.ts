@@ -47,7 +47,7 @@ export function createWsUpgradeListener(
       writeRawResponse(socket, { status: problem.status, headers: problem.headers, body: problem.message });
       return;
     }
-    onConnection(new WsTransportConnection(server, request, socket, head));
+    onConnection(new WsTransportConnection(server, request, socket, head, limits.maxPayload));
   };
 }
 
@@ -108,20 +108,50 @@ class WsTransportConnection implements TransportConnection {
   #socket: Duplex | undefined;
   #head: Buffer | undefined;
   readonly #server: WebSocketServer;
+  readonly #maxEarlyBytes: number;
 
-  constructor(server: WebSocketServer, request: IncomingMessage, socket: Duplex, head: Buffer) {
+  constructor(server: WebSocketServer, request: IncomingMessage, socket: Duplex, head: Buffer, maxEarlyBytes: number) {
     this.#server = server;
+    this.#maxEarlyBytes = maxEarlyBytes;
     this.#rawRequest = request;
     this.#socket = socket;
     this.#head = head;
     this.request = new NodeUpgradeRequest(request);
-    // A client that leaves before we answer must still end its connection.
+    // A client that leaves before we answer must still end its connection, and node leaves an
+    // upgraded socket paused, where a FIN goes unnoticed: read it while the handshake is pending.
     socket.on("error", () => socket.destroy());
     socket.once("close", this.#onSocketGoneBeforeAccept);
+    socket.once("end", this.#onSocketGoneBeforeAccept);
+    socket.on("data", this.#onEarlyData);
+  }
+
+  #early: Buffer[] = [];
+  #earlyBytes = 0;
+
+  /** Bytes before our answer: a client may not send frames yet, but what it sent is kept for ws, bounded. */
+  #onEarlyData = (chunk: Buffer): void => {
+    this.#earlyBytes += chunk.length;
+    if (this.#earlyBytes > this.#maxEarlyBytes) {
+      this.#socket?.destroy();
+      return;
+    }
+    this.#early.push(chunk);
+  };
+
+  #stopReadingEarly(socket: Duplex): Buffer {
+    socket.removeListener("data", this.#onEarlyData);
+    socket.removeListener("end", this.#onSocketGoneBeforeAccept);
+    socket.removeListener("close", this.#onSocketGoneBeforeAccept);
+    socket.pause();
+    const head = this.#early.length === 0 ? (this.#head ?? Buffer.alloc(0)) : Buffer.concat([this.#head ?? Buffer.alloc(0), ...this.#early]);
+    this.#early = [];
+    return head;
   }
 
   #onSocketGoneBeforeAccept = (): void => {
-    if (this.#ws === undefined) this.#end(1006, "", false);
+    if (this.#ws !== undefined) return;
+    this.#socket?.destroy();
+    this.#end(1006, "", false);
   };
 
   listen(listener: TransportListener): void {
@@ -132,12 +162,14 @@ class WsTransportConnection implements TransportConnection {
     const request = this.#rawRequest;
     const socket = this.#socket;
     if (request === undefined || socket === undefined || this.#head === undefined) return;
+    const head = this.#stopReadingEarly(socket);
     this.#rawRequest = undefined;
     this.#socket = undefined;
     acceptOptions.set(request, options);
-    socket.removeListener("close", this.#onSocketGoneBeforeAccept);
-    // ws completes the upgrade synchronously when no verifyClient is set.
-    this.#server.handleUpgrade(request, socket, this.#head, (ws) => this.#adopt(ws));
+    // ws completes the upgrade synchronously when no verifyClient is set; it does not resume a
+    // socket that was paused explicitly, so hand it back flowing once ws listens.
+    this.#server.handleUpgrade(request, socket, head, (ws) => this.#adopt(ws));
+    socket.resume();
     this.#head = undefined;
     acceptOptions.delete(request);
     if (this.#ws === undefined) {
@@ -172,10 +204,10 @@ class WsTransportConnection implements TransportConnection {
   deny(response: DenialResponse): void {
     const socket = this.#socket;
     if (socket === undefined) return;
+    this.#stopReadingEarly(socket);
     this.#socket = undefined;
     this.#rawRequest = undefined;
     this.#head = undefined;
-    socket.removeListener("close", this.#onSocketGoneBeforeAccept);
     writeRawResponse(socket, response);
     this.#end(1006, "", false);
   }
