@@ -99,6 +99,8 @@ export const connectionMachine = setup({
     terminateTransport: () => {},
     /** Tell the handler its peer is gone: pending receives end, stream signals abort. */
     signalDisconnect: () => {},
+    /** Start the clock on the close handshake: whoever began it, the peer gets `closeTimeout` to finish it. */
+    armCloseTimeout: () => {},
     /** Run cleanup (hooks, dependencies, subscriptions); reached exactly once, on entering `closed`. */
     releaseResources: () => {},
 
@@ -224,7 +226,7 @@ export const connectionMachine = setup({
       },
     },
     closing: {
-      entry: "signalDisconnect",
+      entry: ["signalDisconnect", "armCloseTimeout"],
       on: {
         transportClosed: {
           target: "closed",

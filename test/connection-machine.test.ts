@@ -17,6 +17,7 @@ function run(events: ConnectionEvent[]) {
       sendCloseFrame: (_, { code, reason }) => void effects.push(`sendCloseFrame ${code} ${reason}`),
       terminateTransport: () => void effects.push("terminateTransport"),
       signalDisconnect: () => void effects.push("signalDisconnect"),
+      armCloseTimeout: () => void effects.push("armCloseTimeout"),
       releaseResources: () => void effects.push("releaseResources"),
     },
   });
@@ -50,6 +51,7 @@ describe("connection machine", () => {
       "completeHandshake",
       "sendCloseFrame 4001 Invalid token",
       "signalDisconnect",
+      "armCloseTimeout",
       "signalDisconnect",
       "releaseResources",
     ]);
@@ -79,7 +81,8 @@ describe("connection machine", () => {
     const closing = run([{ type: "accept" }, event]);
     expect(closing.state).toBe("closing");
     expect(closing.effects.some((effect) => effect.startsWith("sendCloseFrame"))).toBe(sendsCloseFrame);
-    expect(closing.effects.at(-1)).toBe("signalDisconnect");
+    // Whoever began the close, entering closing arms its timeout.
+    expect(closing.effects.slice(-2)).toEqual(["signalDisconnect", "armCloseTimeout"]);
     const closed = run([{ type: "accept" }, event, transportClosed()]);
     expect(closed.state).toBe("closed");
     expect(closed.output).toEqual({ ...outcome, wasClean: true });

@@ -497,6 +497,9 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   sendCloseFrame(code: number, reason: string): void {
     this.#transport.close(code, reason);
+  }
+
+  armCloseTimeout(): void {
     this.#closeTimer ??= setTimeout(() => this.#dispatch({ type: "closeTimeout" }), this.settings.closeTimeoutMs).unref();
   }
 

@@ -13,6 +13,7 @@ export interface LifecycleEffects {
   sendCloseFrame(code: number, reason: string): void;
   terminateTransport(): void;
   signalDisconnect(code: number, reason: string): void;
+  armCloseTimeout(): void;
   releaseResources(outcome: ConnectionOutcome): void;
 }
 
@@ -26,6 +27,7 @@ export const lifecycleMachine = connectionMachine.provide({
     sendCloseFrame: ({ self }, { code, reason }) => owner(self).sendCloseFrame(code, reason),
     terminateTransport: ({ self }) => owner(self).terminateTransport(),
     signalDisconnect: ({ self, context }) => owner(self).signalDisconnect(context.code, context.reason),
+    armCloseTimeout: ({ self }) => owner(self).armCloseTimeout(),
     releaseResources: ({ self, context }) => owner(self).releaseResources(outcomeOf(context)),
   },
 });
