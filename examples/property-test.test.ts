@@ -1,0 +1,60 @@
+/**
+ * Property-test your own handlers with statewire's toolkit: random client flows, interleaved by
+ * fast-check's scheduler, checked against the lifecycle invariants — plus your own property.
+ * Run it with `npx vitest run examples/property-test.test.ts`.
+ */
+import fc from "fast-check";
+import { expect, test } from "vitest";
+import { createApp, provide, websocketListener } from "../src/index.js";
+import { assertInvariants, clientFlows, ResourceLedger, runFlows } from "../src/testing/index.js";
+import { listenerChat } from "./listeners.js";
+
+// The handler under test (examples/listeners.ts), plus a resource we track in a ledger.
+const ledger = new ResourceLedger();
+const app = createApp({
+  routes: [
+    listenerChat,
+    websocketListener("/counter", {
+      dependencies: {
+        counter: provide(async function* () {
+          ledger.acquire("counter");
+          try {
+            yield { count: 0 };
+          } finally {
+            ledger.release("counter");
+          }
+        }),
+      },
+      handler: (_text, { counter }) => ++counter.count,
+    }),
+  ],
+});
+
+test("the chat listener keeps every lifecycle invariant, and answers valid messages in kind", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      clientFlows({
+        paths: ["/listener/chat", "/counter"],
+        json: {
+          valid: fc.record({ user: fc.string(), content: fc.string() }),
+          invalid: fc.record({ user: fc.integer() }),
+        },
+      }),
+      fc.scheduler(),
+      async (flows, scheduler) => {
+        ledger.reset();
+        const result = await runFlows(app, flows, { scheduler });
+        assertInvariants(result, { ledger });
+        // Our own property: a chat connection that received only valid messages closed the way the client asked.
+        for (const outcome of result.outcomes) {
+          const onlyValid = outcome.flow.steps.every((step) => step.kind !== "json" || typeof (step.data as { user?: unknown }).user === "string");
+          const textOrBinary = outcome.flow.steps.some((step) => step.kind === "text" || step.kind === "binary");
+          if (outcome.flow.path === "/listener/chat" && onlyValid && !textOrBinary) {
+            expect(outcome.closed?.code).not.toBe(1007);
+          }
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
