@@ -59,6 +59,7 @@ const STATEWIRE: ServerKind = { name: "statewire", slug: "statewire", script: pa
 const REFERENCES: Readonly<Record<string, ServerKind>> = {
   string: { name: "ref: raw ws, string echo", slug: "raw-string", script: RAW_SCRIPT, env: { ECHO_MODE: "string" } },
   "string-buffer": { name: "ref: raw ws, Buffer.from(string)", slug: "raw-string-buffer", script: RAW_SCRIPT, env: { ECHO_MODE: "string-buffer" } },
+  listener: { name: "statewire listener echo", slug: "statewire-listener", script: path.join(BENCH, "servers/statewire-echo.ts"), env: { HANDLER: "listener" } },
 };
 const refsArg = process.argv.find((arg) => arg.startsWith("--refs="))?.slice("--refs=".length) ?? "string";
 const REFS: readonly ServerKind[] =
