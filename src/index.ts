@@ -6,6 +6,7 @@ export { createApp } from "./app/app.js";
 export type { App, AppOptions, CloseOptions, ListenOptions, ServerAddress } from "./app/app.js";
 export type { StatsSnapshot } from "./app/stats.js";
 export type { ConnectionInfo, ConnectionObserver } from "./connection/observer.js";
+export type { Gate } from "./connection/interleaving.js";
 export { get, html, http, post } from "./app/http-route.js";
 export type { HttpContext, HttpHandler, HttpMethod, HttpRoute } from "./app/http-route.js";
 export type { PathParams } from "./app/path-params.js";

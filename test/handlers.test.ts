@@ -414,12 +414,13 @@ describe.each(["memory", "tcp"] as const)("handlers over %s", (transport) => {
       await ws.close();
     });
 
-    test("without onMessage, client messages are discarded and the stream goes on", async () => {
+    test("without onMessage, client messages are discarded (and counted) and the stream goes on", async () => {
+      const before = app.stats().messages.discarded;
       const ws = await client.connect("/ignores");
       expect(await ws.receiveText()).toBe("only");
       ws.sendText("ignored");
       ws.sendBytes(Uint8Array.of(1));
-      await sleep(20);
+      await expect.poll(() => app.stats().messages.discarded).toBe(before + 2);
       expect(ws.pending).toBe(0);
       expect((await ws.close(1000)).code).toBe(1000);
     });

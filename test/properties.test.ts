@@ -135,6 +135,20 @@ describe("lifecycle invariants over random flows and interleavings", () => {
   }, 600_000);
 });
 
+test("the scheduler orders the runtime's own async steps too: providers, stream pulls, async replies", async () => {
+  const ledger = new ResourceLedger();
+  const app = referenceApp(ledger);
+  const scheduler = fc.sample(fc.scheduler(), { numRuns: 1, seed: 7 })[0]!;
+  const flow = (path: string): ClientFlow => ({ path, headers: {}, subprotocols: [], steps: [{ kind: "text", data: "x" }] });
+  const result = await runFlows(app, [flow("/stream"), flow("/async")], { scheduler });
+  assertInvariants(result, { ledger });
+  const labels = new Set(scheduler.report().map((task) => task.label));
+  expect(labels).toContain("dependency:session");
+  expect(labels).toContain("stream:pull");
+  expect(labels).toContain("handler:reply");
+  expect(labels).toContain("delivery");
+});
+
 /**
  * Run the toolkit against a planted bug; it must fail with a shrunk counterexample naming the
  * invariant. Each run gets a fresh app, so a previous run's late cleanup can never offset (or

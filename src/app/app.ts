@@ -11,6 +11,7 @@ import { composeGuards, type Guard } from "../guards/guard.js";
 import { allowOrigins } from "../guards/origin.js";
 import { type HeartbeatOptions, LivenessSweep } from "../limits/liveness.js";
 import { createJsonLogger, type Logger } from "../connection/logger.js";
+import { type Gate, Interleaving } from "../connection/interleaving.js";
 import { type ConnectionObserver, ObserverHub } from "../connection/observer.js";
 import { type AnySocket, Socket } from "../connection/socket.js";
 import type { TransportConnection, TransportLimits } from "../transport/transport.js";
@@ -95,6 +96,12 @@ export interface App {
   stats(): StatsSnapshot;
   /** Watch every connection's lifecycle, messages (sizes), dependencies and faults; returns the function that stops watching. */
   observe(observer: ConnectionObserver): () => void;
+  /**
+   * Testing: pass the runtime's own asynchronous steps (dependency providers, stream pulls,
+   * async replies) through `gate`, e.g. fast-check's scheduler; `undefined` removes it.
+   * `runFlows` does this for you.
+   */
+  interleave(gate: Gate | undefined): void;
 }
 
 const MiB = 1024 * 1024;
@@ -121,6 +128,7 @@ class StatewireApp implements App {
   readonly #wsRoutes = new Router<RouteEntry>();
   readonly #stats = new AppStats();
   readonly #observers = new ObserverHub();
+  readonly #interleaving = new Interleaving();
   readonly #perAddress = new Map<string, number>();
   readonly #maxConnections: number;
   readonly #maxPerAddress: number;
@@ -223,6 +231,7 @@ class StatewireApp implements App {
         inspect: undefined,
         stats,
         observers: this.#observers,
+        interleaving: this.#interleaving,
       };
       this.#wsRoutes.add("GET", path, { settings, count, max: layers.maxConnections ?? Infinity });
     }
@@ -230,6 +239,10 @@ class StatewireApp implements App {
 
   get connectionCount(): number {
     return this.#live.size;
+  }
+
+  interleave(gate: Gate | undefined): void {
+    this.#interleaving.gate = gate;
   }
 
   observe(observer: ConnectionObserver): () => void {

@@ -20,6 +20,10 @@ export class AppStats {
   errors = 0;
   /** Upgrades refused before a connection existed: unknown path (404), limits (503), shutdown. */
   refusedAtDoor = 0;
+  /** Client messages a handler had no use for (a stream without `onMessage`). */
+  messagesDiscarded = 0;
+  /** Frames not sent: backpressure `drop` / `close`, or replies after the connection closed. */
+  messagesDropped = 0;
 }
 
 /** A copy of the counters, with the connections open right now. */
@@ -33,6 +37,7 @@ export interface StatsSnapshot {
   readonly dependencies: { readonly acquired: number; readonly released: number };
   readonly errors: number;
   readonly refusedAtDoor: number;
+  readonly messages: { readonly discarded: number; readonly dropped: number };
 }
 
 export function snapshot(stats: AppStats, open: number): StatsSnapshot {
@@ -46,5 +51,6 @@ export function snapshot(stats: AppStats, open: number): StatsSnapshot {
     dependencies: { acquired: stats.dependenciesAcquired, released: stats.dependenciesReleased },
     errors: stats.errors,
     refusedAtDoor: stats.refusedAtDoor,
+    messages: { discarded: stats.messagesDiscarded, dropped: stats.messagesDropped },
   };
 }

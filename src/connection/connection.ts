@@ -18,6 +18,7 @@ import { type LifecycleActor, type LifecycleEffects, startLifecycle } from "./li
 import { LivenessRecord, type Watched } from "../limits/liveness.js";
 import { type MessageRate, TokenBucket } from "../limits/token-bucket.js";
 import type { Logger } from "./logger.js";
+import type { Interleaving } from "./interleaving.js";
 import type { ObserverHub } from "./observer.js";
 import { type InboundMessage, Mailbox } from "./mailbox.js";
 import { type AcceptInit, type ClientAddress, handledRejection, type RejectInit, Socket, type SocketRuntime, type AnySocket } from "./socket.js";
@@ -51,6 +52,7 @@ export interface ConnectionSettings {
   readonly inspect: ((event: InspectionEvent) => void) | undefined;
   readonly stats: AppStats;
   readonly observers: ObserverHub;
+  readonly interleaving: Interleaving;
 }
 
 const RESOLVED = Promise.resolve();
@@ -148,6 +150,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
           if (observers.active) observers.dependencyReleased(this.id, name, error);
         },
       },
+      this.settings.interleaving,
     );
     this.#scope = scope;
     scope.resolveAll().then(
@@ -279,6 +282,10 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   }
 
   // ---- handler → connection -----------------------------------------------------------------
+
+  interleave(label: string): Promise<void> | undefined {
+    return this.settings.interleaving.pass(label);
+  }
 
   get inboundHighWater(): number {
     return this.settings.inboundHighWater;
@@ -452,6 +459,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   #dropped(data: string | Uint8Array): void {
     this.messagesDropped++;
+    this.settings.stats.messagesDropped++;
     const observers = this.settings.observers;
     if (observers.active) observers.messageDropped(this.id, typeof data === "string" ? Buffer.byteLength(data) : data.byteLength);
   }
@@ -466,6 +474,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   discarded(): void {
     this.messagesDiscarded++;
+    this.settings.stats.messagesDiscarded++;
   }
 
   take(operation: string): Promise<InboundMessage> {

@@ -4,6 +4,7 @@
  * it. Nothing is released that was never acquired.
  */
 import { Effect, Exit, Scope } from "effect";
+import type { Interleaving } from "../connection/interleaving.js";
 import type { Dependencies, Provider, ProviderContext } from "./provide.js";
 
 /** What a provider's result needs to be undone. */
@@ -35,7 +36,10 @@ export class DependencyScope {
   #released: Promise<void> | undefined;
   readonly #waitsFor = new Map<string, Set<string>>();
 
-  constructor(providers: Dependencies, base: Omit<ProviderContext, "use">, events: DependencyEvents) {
+  readonly #interleaving: Interleaving | undefined;
+
+  constructor(providers: Dependencies, base: Omit<ProviderContext, "use">, events: DependencyEvents, interleaving?: Interleaving) {
+    this.#interleaving = interleaving;
     this.#providers = providers;
     this.#base = base;
     this.#events = events;
@@ -83,6 +87,8 @@ export class DependencyScope {
   async #acquire(name: string, provider: Provider<unknown>, chain: readonly string[]): Promise<unknown> {
     if (this.#released !== undefined) throw new Error(`Dependency "${name}" requested after its connection released its dependencies`);
     const context: ProviderContext = { ...this.#base, use: (other) => this.#use(other, chain) as Promise<never> };
+    const gate = this.#interleaving?.pass(`dependency:${name}`);
+    if (gate !== undefined) await gate;
     try {
       const { value, release } = await this.#settle(name, provider.create(context));
       this.#releases.push({ name, release });

@@ -36,6 +36,8 @@ export interface HandlerParent {
   resumeInbound(): void;
   /** A client message the handler had no use for (a stream without `onMessage`). */
   discarded(): void;
+  /** Testing hook: a promise to await before an asynchronous step (see `Interleaving`), or undefined. */
+  interleave(label: string): Promise<void> | undefined;
 }
 
 /** One handler, running for one connection. */

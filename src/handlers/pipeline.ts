@@ -121,7 +121,13 @@ export class MessagePipeline<Context> {
   #afterDecode(decoded: Decoded<unknown>): Promise<void> | undefined {
     if (!decoded.ok) return this.#invalid(decoded);
     const result = this.#spec.handle(decoded.value, this.#context);
-    return result instanceof Promise ? result.then((value) => this.#send(value)) : this.#send(result);
+    return result instanceof Promise ? result.then((value) => this.#sendLater(value)) : this.#send(result);
+  }
+
+  /** An async handler's reply: through the interleaving gate when a test set one. */
+  #sendLater(value: unknown): Promise<void> | undefined {
+    const gate = this.#parent.interleave("handler:reply");
+    return gate === undefined ? this.#send(value) : gate.then(() => this.#send(value));
   }
 
   #send(value: unknown): Promise<void> | undefined {

@@ -95,6 +95,8 @@ class StreamActor implements HandlerActor {
     if (this.#disconnected) return this.#finalize();
     try {
       for (let pulled = 1; ; pulled++) {
+        const gate = this.#parent.interleave("stream:pull");
+        if (gate !== undefined) await gate;
         const next = await iterator.next();
         if (next.done === true || this.#disconnected) break;
         const frame = encode(next.value);

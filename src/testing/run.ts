@@ -2,7 +2,8 @@
  * Play client flows against an app and record what happened on both sides: what each client
  * received and how it closed, and (through a probe) what the server did with every connection.
  * Over the memory transport a fast-check scheduler may decide the interleaving of every
- * delivery, in both directions, so races are explored and replayable.
+ * delivery, in both directions, and of the runtime's own asynchronous steps (dependency
+ * providers, stream pulls, async replies), so races are explored and replayable.
  */
 import type fc from "fast-check";
 import type { App } from "../app/app.js";
@@ -110,6 +111,7 @@ export async function runFlows(app: App, flows: readonly ClientFlow[], options: 
   if (scheduler !== undefined && transport !== "memory") throw new TypeError("A scheduler can order deliveries over the memory transport only");
   const probe = new Probe();
   const detach = app.observe(probe);
+  if (scheduler !== undefined) app.interleave((label) => scheduler.schedule(Promise.resolve(), label));
   const client = testClient(app, {
     transport,
     ...(scheduler === undefined ? {} : { schedule: (task: () => void) => void scheduler.schedule(Promise.resolve(), "delivery").then(task) }),
@@ -127,6 +129,7 @@ export async function runFlows(app: App, flows: readonly ClientFlow[], options: 
     return { outcomes, probe, settled };
   } finally {
     detach();
+    if (scheduler !== undefined) app.interleave(undefined);
     await client.close();
   }
 }
