@@ -5,6 +5,8 @@
 export { createApp } from "./app/app.js";
 export type { App, AppOptions, CloseOptions, ListenOptions, ServerAddress } from "./app/app.js";
 export type { StatsSnapshot } from "./app/stats.js";
+export type { Plugin, PluginHost } from "./app/plugin.js";
+export type { InspectorOptions } from "./inspector/index.js";
 export type { ConnectionInfo, ConnectionObserver } from "./connection/observer.js";
 export type { Gate } from "./connection/interleaving.js";
 export { get, html, http, post } from "./app/http-route.js";

@@ -4,7 +4,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { InspectionEvent, Observer } from "xstate";
 import type { ConnectionOutcome } from "../../machines/connection.js";
+import { createInspector, type InspectorOptions } from "../inspector/index.js";
+import type { Plugin, PluginHost } from "./plugin.js";
 import { assertCloseFrame } from "../connection/close-codes.js";
 import { type BackpressurePolicy, Connection, type ConnectionSettings } from "../connection/connection.js";
 import { composeGuards, type Guard } from "../guards/guard.js";
@@ -48,6 +51,12 @@ export interface AppOptions extends Omit<LayerOptions, "maxConnections"> {
   readonly maxConnections?: number;
   /** Most open connections from one client address; more get HTTP 503 with `Retry-After`. Default: no limit. */
   readonly maxConnectionsPerAddress?: number;
+  /** Capabilities that add routes and hooks: channels, … */
+  readonly plugins?: readonly Plugin[];
+  /** Serve the inspector page (off when `NODE_ENV=production` unless `enabled: true`). */
+  readonly inspector?: InspectorOptions;
+  /** Your own xstate inspection observer (e.g. `@statelyai/inspect`'s): it receives every connection actor's events. */
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
 export interface ListenOptions {
@@ -129,6 +138,7 @@ class StatewireApp implements App {
   readonly #stats = new AppStats();
   readonly #observers = new ObserverHub();
   readonly #interleaving = new Interleaving();
+  readonly #plugins: readonly Plugin[];
   readonly #perAddress = new Map<string, number>();
   readonly #maxConnections: number;
   readonly #maxPerAddress: number;
@@ -193,7 +203,17 @@ class StatewireApp implements App {
       },
     };
     assertDependencyNames(options.dependencies, "The app");
-    for (const { path, route, layers } of flattenRoutes(options.routes, pickLayer(options))) {
+    const plugins = [...(options.plugins ?? [])];
+    if (options.inspector !== undefined && (process.env.NODE_ENV !== "production" || options.inspector.enabled === true)) {
+      plugins.push(createInspector(options.inspector));
+    }
+    this.#plugins = plugins;
+    const inspect = combineInspect(options.inspect, plugins);
+    const appLayer = pickLayer(options);
+    const pluginSocket = plugins.find((plugin) => plugin.socketClass !== undefined)?.socketClass;
+    const rootLayer = appLayer.socketClass === undefined && pluginSocket !== undefined ? { ...appLayer, socketClass: pluginSocket } : appLayer;
+    const routes = [...options.routes, ...plugins.flatMap((plugin) => plugin.routes ?? [])];
+    for (const { path, route, layers } of flattenRoutes(routes, rootLayer)) {
       if (route.kind === "http") {
         this.#httpRoutes.add(route.method, path, route);
         continue;
@@ -228,7 +248,7 @@ class StatewireApp implements App {
           count.open--;
           onClosed(connection, outcome);
         },
-        inspect: undefined,
+        inspect,
         stats,
         observers: this.#observers,
         interleaving: this.#interleaving,
@@ -239,6 +259,21 @@ class StatewireApp implements App {
 
   get connectionCount(): number {
     return this.#live.size;
+  }
+
+  /** @internal Give each plugin its host; once, from `createApp`. */
+  setUpPlugins(): void {
+    const host: PluginHost = {
+      observe: (observer) => this.observe(observer),
+      subscribed: (id, channel) => {
+        if (this.#observers.active) this.#observers.subscribed(id, channel);
+      },
+      unsubscribed: (id, channel) => {
+        if (this.#observers.active) this.#observers.unsubscribed(id, channel);
+      },
+      stats: () => this.stats(),
+    };
+    for (const plugin of this.#plugins) plugin.setup?.(host);
   }
 
   interleave(gate: Gate | undefined): void {
@@ -369,6 +404,13 @@ class StatewireApp implements App {
     // Closed is not done: onDisconnect hooks and dependency cleanup may still be running, and
     // a process that exits when close() resolves must not cut them short.
     await this.#waitForSettled(Math.max(deadline - Date.now(), 1000));
+    for (const plugin of this.#plugins) {
+      try {
+        await plugin.close?.();
+      } catch (error) {
+        this.#logger.error({ err: error, plugin: plugin.name }, "plugin close failed");
+      }
+    }
     for (const server of this.#servers) server.closeAllConnections();
     await Promise.all(serversClosed);
   }
@@ -401,5 +443,23 @@ class StatewireApp implements App {
 
 /** Create an app from its routes. */
 export function createApp(options: AppOptions): App {
-  return new StatewireApp(options);
+  const app = new StatewireApp(options);
+  app.setUpPlugins();
+  return app;
+}
+
+/** One inspect callback for the connection actors, or undefined (then none is attached at all). */
+function combineInspect(
+  own: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined,
+  plugins: readonly Plugin[],
+): ((event: InspectionEvent) => void) | undefined {
+  const listeners: ((event: InspectionEvent) => void)[] = [];
+  if (typeof own === "function") listeners.push(own);
+  else if (own !== undefined) listeners.push((event) => own.next?.(event));
+  for (const plugin of plugins) if (plugin.inspect !== undefined) listeners.push(plugin.inspect);
+  if (listeners.length === 0) return undefined;
+  if (listeners.length === 1) return listeners[0];
+  return (event) => {
+    for (const listener of listeners) listener(event);
+  };
 }

@@ -234,7 +234,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.lifecycle !== "open") return;
     this.messagesIn++;
-    if (this.settings.observers.active) this.settings.observers.messageIn(this.id, data.length, isBinary);
+    if (this.settings.observers.active) this.settings.observers.messageIn(this.id, data.length, isBinary, data);
     const rate = this.settings.messageRate;
     if (rate !== undefined) {
       const now = Date.now();
@@ -454,7 +454,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #sent(data: string | Uint8Array, isBinary: boolean): void {
     this.messagesOut++;
     const observers = this.settings.observers;
-    if (observers.active) observers.messageOut(this.id, typeof data === "string" ? Buffer.byteLength(data) : data.byteLength, isBinary);
+    if (observers.active) observers.messageOut(this.id, typeof data === "string" ? Buffer.byteLength(data) : data.byteLength, isBinary, data);
   }
 
   #dropped(data: string | Uint8Array): void {

@@ -20,8 +20,9 @@ export interface ConnectionInfo {
 export interface ConnectionObserver {
   connectionStarted?(info: ConnectionInfo): void;
   transition?(id: number, from: ConnectionState, event: ConnectionEventType, to: ConnectionState): void;
-  messageIn?(id: number, size: number, isBinary: boolean): void;
-  messageOut?(id: number, size: number, isBinary: boolean): void;
+  /** `data` is the payload itself: an observer that shows it must be asked to (the inspector redacts by default). */
+  messageIn?(id: number, size: number, isBinary: boolean, data: Buffer): void;
+  messageOut?(id: number, size: number, isBinary: boolean, data: string | Uint8Array): void;
   /** A frame the runtime refused to send (backpressure `drop`/`close`, or after close). */
   messageDropped?(id: number, size: number): void;
   handlerStarted?(id: number): void;
@@ -30,6 +31,9 @@ export interface ConnectionObserver {
   dependencyAcquired?(id: number, name: string): void;
   dependencyReleased?(id: number, name: string, error?: unknown): void;
   connectionClosed?(id: number, outcome: ConnectionOutcome): void;
+  /** A connection subscribed to a channel (reported by channel plugins), and unsubscribed. */
+  subscribed?(id: number, channel: string): void;
+  unsubscribed?(id: number, channel: string): void;
 }
 
 type Method = keyof ConnectionObserver;
@@ -68,11 +72,11 @@ export class ObserverHub implements Required<ConnectionObserver> {
   transition(id: number, from: ConnectionState, event: ConnectionEventType, to: ConnectionState): void {
     this.#emit("transition", [id, from, event, to]);
   }
-  messageIn(id: number, size: number, isBinary: boolean): void {
-    this.#emit("messageIn", [id, size, isBinary]);
+  messageIn(id: number, size: number, isBinary: boolean, data: Buffer): void {
+    this.#emit("messageIn", [id, size, isBinary, data]);
   }
-  messageOut(id: number, size: number, isBinary: boolean): void {
-    this.#emit("messageOut", [id, size, isBinary]);
+  messageOut(id: number, size: number, isBinary: boolean, data: string | Uint8Array): void {
+    this.#emit("messageOut", [id, size, isBinary, data]);
   }
   messageDropped(id: number, size: number): void {
     this.#emit("messageDropped", [id, size]);
@@ -94,5 +98,11 @@ export class ObserverHub implements Required<ConnectionObserver> {
   }
   connectionClosed(id: number, outcome: ConnectionOutcome): void {
     this.#emit("connectionClosed", [id, outcome]);
+  }
+  subscribed(id: number, channel: string): void {
+    this.#emit("subscribed", [id, channel]);
+  }
+  unsubscribed(id: number, channel: string): void {
+    this.#emit("unsubscribed", [id, channel]);
   }
 }

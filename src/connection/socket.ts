@@ -37,6 +37,7 @@ export interface ClientAddress {
 
 /** What the Socket needs from its connection (implemented by the connection runtime). */
 export interface SocketRuntime {
+  readonly id: number;
   readonly lifecycle: ConnectionState;
   readonly requestUrl: string;
   readonly requestHeaders: IncomingHttpHeaders;
@@ -100,6 +101,11 @@ export class Socket<
   constructor(runtime: SocketRuntime, params: Params) {
     this.#runtime = runtime;
     this.params = params;
+  }
+
+  /** The connection's id, unique in this process (the inspector and observers use it). */
+  get id(): number {
+    return this.#runtime.id;
   }
 
   /** Where the connection is in its lifecycle. */

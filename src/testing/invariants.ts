@@ -2,8 +2,8 @@
  * The invariants of DESIGN.md §3 as checks over a run, usable on any app:
  *
  *  1. every connection that starts reaches `closed`, exactly once, in bounded time;
- *  2. every handler finishes exactly once; every dependency is released exactly once, and
- *     never one that was not acquired; resources in a user's ledger balance;
+ *  2. every handler finishes exactly once; every dependency is released and every channel
+ *     subscription ended exactly once, and never one that was not made; a user's ledger balances;
  *  3. no frame leaves after the close frame;
  *  4. every close code sent is valid (RFC 6455 §7.4) with a reason of at most 123 bytes;
  *  5. a handler error closes only its own connection (1011), and — unless expected — there is none;
@@ -54,6 +54,11 @@ export function checkInvariants(result: RunResult, options: InvariantOptions = {
     const released = [...record.released].sort();
     if (acquired.join("\n") !== released.join("\n")) {
       add("dependencies-released-once", at, `acquired [${acquired.join(", ")}], released [${released.join(", ")}]`);
+    }
+    const subscribed = [...record.subscribed].sort();
+    const unsubscribed = [...record.unsubscribed].sort();
+    if (subscribed.join("\n") !== unsubscribed.join("\n")) {
+      add("unsubscribed-once", at, `subscribed to [${subscribed.join(", ")}], unsubscribed from [${unsubscribed.join(", ")}]`);
     }
     if (record.sentAfterClose > 0) {
       add("no-frame-after-close", at, `${record.sentAfterClose} frame(s) sent after the connection began closing`);

@@ -23,6 +23,8 @@ export interface ConnectionRecord {
   readonly acquired: string[];
   readonly released: string[];
   readonly outcomes: ConnectionOutcome[];
+  readonly subscribed: string[];
+  readonly unsubscribed: string[];
   /** The lifecycle state as last reported. */
   state: ConnectionState;
 }
@@ -47,6 +49,8 @@ export class Probe implements ConnectionObserver {
       acquired: [],
       released: [],
       outcomes: [],
+      subscribed: [],
+      unsubscribed: [],
       state: "connecting",
     });
   }
@@ -93,6 +97,14 @@ export class Probe implements ConnectionObserver {
 
   connectionClosed(id: number, outcome: ConnectionOutcome): void {
     this.#record(id)?.outcomes.push(outcome);
+  }
+
+  subscribed(id: number, channel: string): void {
+    this.#record(id)?.subscribed.push(channel);
+  }
+
+  unsubscribed(id: number, channel: string): void {
+    this.#record(id)?.unsubscribed.push(channel);
   }
 
   /** The record of the connection whose request URL carries `tag` (the runner tags each flow's URL). */

@@ -139,6 +139,7 @@ function isSettled(probe: Probe): boolean {
     if (record.outcomes.length === 0) return false;
     if (record.handlerFinishes < record.handlerStarts) return false;
     if (record.released.length < record.acquired.length) return false;
+    if (record.unsubscribed.length < record.subscribed.length) return false;
   }
   return true;
 }

@@ -1,0 +1,33 @@
+/**
+ * Plugins: capabilities that add routes and react to the app's life (channels, the inspector).
+ * A plugin sees the app through a host: its observers, its counters, and its actors' inspection
+ * events; it never reaches into connections.
+ */
+import type { InspectionEvent } from "xstate";
+import type { ConnectionObserver } from "../connection/observer.js";
+import type { SocketClass } from "./layers.js";
+import type { Route } from "./routes.js";
+import type { StatsSnapshot } from "./stats.js";
+
+export interface PluginHost {
+  /** Watch every connection (start, transitions, messages, dependencies, close). */
+  observe(observer: ConnectionObserver): () => void;
+  /** Report a connection's channel subscriptions to the app's observers (the invariants check they end once). */
+  subscribed(connectionId: number, channel: string): void;
+  unsubscribed(connectionId: number, channel: string): void;
+  stats(): StatsSnapshot;
+}
+
+export interface Plugin {
+  readonly name: string;
+  /** Routes the plugin serves, added after the app's own. */
+  readonly routes?: readonly Route[];
+  /** The socket class for the app's handlers when the app sets none (e.g. one with `join`/`leave`). */
+  readonly socketClass?: SocketClass;
+  /** Receives every connection actor's xstate inspection events (attached only when some plugin or the app asks). */
+  readonly inspect?: (event: InspectionEvent) => void;
+  /** Called once, when the app is created. */
+  setup?(host: PluginHost): void;
+  /** Called by `app.close()` once connections are closed and settled: release clients, timers. */
+  close?(): Promise<void> | void;
+}
