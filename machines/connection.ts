@@ -81,6 +81,44 @@ const NORMAL_CLOSURE = 1000;
 const ABNORMAL_CLOSURE = 1006;
 const INTERNAL_ERROR = 1011;
 
+/**
+ * The machine's context updates as plain functions of their params: the `record*` actions
+ * below are these, wrapped in `assign`. Exported so a compiled runner of this same definition
+ * (src/connection/compiled-lifecycle.ts) applies exactly the same updates.
+ */
+export const contextUpdates = {
+  recordServerClose: (params: { code: number; reason: string }): Partial<ConnectionContext> => ({
+    code: params.code,
+    reason: params.reason,
+    initiator: "server",
+  }),
+  recordPeerClose: (params: { code: number; reason: string }): Partial<ConnectionContext> => ({
+    code: params.code,
+    reason: params.reason,
+    initiator: "client",
+  }),
+  recordRejection: (params: { status: number }): Partial<ConnectionContext> => ({
+    rejectedStatus: params.status,
+    initiator: "server",
+  }),
+  recordAbnormalEnd: (params: { initiator: CloseInitiator }): Partial<ConnectionContext> => ({
+    code: ABNORMAL_CLOSURE,
+    reason: "",
+    wasClean: false,
+    initiator: params.initiator,
+  }),
+  recordTransportEnd: (params: { wasClean: boolean }): Partial<ConnectionContext> => ({ wasClean: params.wasClean }),
+};
+
+/** The initial context of every connection. */
+export const initialContext: ConnectionContext = {
+  code: ABNORMAL_CLOSURE,
+  reason: "",
+  initiator: "transport",
+  wasClean: false,
+  rejectedStatus: undefined,
+};
+
 export const connectionMachine = setup({
   types: {
     context: {} as ConnectionContext,
@@ -104,38 +142,16 @@ export const connectionMachine = setup({
     /** Run cleanup (hooks, dependencies, subscriptions); reached exactly once, on entering `closed`. */
     releaseResources: () => {},
 
-    recordServerClose: assign((_, params: { code: number; reason: string }) => ({
-      code: params.code,
-      reason: params.reason,
-      initiator: "server" as const,
-    })),
-    recordPeerClose: assign((_, params: { code: number; reason: string }) => ({
-      code: params.code,
-      reason: params.reason,
-      initiator: "client" as const,
-    })),
-    recordRejection: assign((_, params: { status: number }) => ({
-      rejectedStatus: params.status,
-      initiator: "server" as const,
-    })),
-    recordAbnormalEnd: assign((_, params: { initiator: CloseInitiator }) => ({
-      code: ABNORMAL_CLOSURE,
-      reason: "",
-      wasClean: false,
-      initiator: params.initiator,
-    })),
-    recordTransportEnd: assign((_, params: { wasClean: boolean }) => ({ wasClean: params.wasClean })),
+    recordServerClose: assign((_, params: { code: number; reason: string }) => contextUpdates.recordServerClose(params)),
+    recordPeerClose: assign((_, params: { code: number; reason: string }) => contextUpdates.recordPeerClose(params)),
+    recordRejection: assign((_, params: { status: number }) => contextUpdates.recordRejection(params)),
+    recordAbnormalEnd: assign((_, params: { initiator: CloseInitiator }) => contextUpdates.recordAbnormalEnd(params)),
+    recordTransportEnd: assign((_, params: { wasClean: boolean }) => contextUpdates.recordTransportEnd(params)),
   },
 }).createMachine({
   id: "connection",
   initial: "connecting",
-  context: {
-    code: ABNORMAL_CLOSURE,
-    reason: "",
-    initiator: "transport",
-    wasClean: false,
-    rejectedStatus: undefined,
-  },
+  context: { ...initialContext },
   output: ({ context }) => outcomeOf(context),
   states: {
     connecting: {

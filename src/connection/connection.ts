@@ -14,7 +14,7 @@ import { parseSubprotocols } from "../transport/handshake.js";
 import type { AcceptOptions, DenialResponse, TransportConnection, TransportListener } from "../transport/transport.js";
 import { assertCloseFrame, isValidCloseCode, truncateReason } from "./close-codes.js";
 import { SocketClosedError, SocketStateError, WebSocketDisconnect, statusOf } from "./errors.js";
-import { type LifecycleActor, type LifecycleEffects, startLifecycle } from "./lifecycle.js";
+import { type Lifecycle, type LifecycleEffects, startLifecycle } from "./lifecycle.js";
 import { LivenessRecord, type Watched } from "../limits/liveness.js";
 import { type MessageRate, TokenBucket } from "../limits/token-bucket.js";
 import type { Logger } from "./logger.js";
@@ -82,7 +82,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   messagesDiscarded = 0;
   dependencies: Readonly<Record<string, unknown>> = NO_DEPENDENCIES;
   readonly #transport: TransportConnection;
-  readonly #actor: LifecycleActor;
+  readonly #actor: Lifecycle;
   #handler: HandlerActor | undefined;
   #acceptOptions: AcceptOptions | undefined;
   #denial: DenialResponse | undefined;
@@ -224,7 +224,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     if (this.lifecycle === "closed") return;
     const from = this.lifecycle;
     this.#actor.send(event);
-    this.lifecycle = this.#actor.getSnapshot().value;
+    this.lifecycle = this.#actor.value;
     const observers = this.settings.observers;
     if (observers.active && this.lifecycle !== from) observers.transition(this.id, from, event.type, this.lifecycle);
   }
