@@ -145,11 +145,13 @@ class StatewireApp implements App {
   readonly #sweep: LivenessSweep;
   readonly #handshakeTimeoutMs: number;
   readonly #httpRoutes = new Router<HttpRoute>();
-  readonly #live = new Set<Connection>();
-  /** Closed connections whose handler or dependency cleanup may still be running. */
-  readonly #settling = new Set<Connection>();
+  /** Every connection from its start until it settled (closed, handler finished, dependencies released). */
+  readonly #connections = new Set<Connection>();
+  /** Of those, the ones not yet closed. */
+  #open = 0;
   readonly #servers: Server[] = [];
   #drained: (() => void) | undefined;
+  #settledAll: (() => void) | undefined;
   #upgradeListener: UpgradeListener | undefined;
   #closing: Promise<void> | undefined;
 
@@ -167,29 +169,32 @@ class StatewireApp implements App {
         handshakeTimeoutMs: this.#handshakeTimeoutMs,
         idleTimeoutMs: options.idleTimeoutMs,
       },
-      this.#live,
+      this.#connections,
     );
     // Counting per address costs a peer-address lookup per connection: only when limited.
     const countAddresses = Number.isFinite(this.#maxPerAddress);
     const onStart = (connection: Connection): void => {
       stats.started++;
-      this.#live.add(connection);
+      this.#connections.add(connection);
+      this.#open++;
       if (countAddresses) {
         const host = connection.client.host;
         this.#perAddress.set(host, (this.#perAddress.get(host) ?? 0) + 1);
       }
     };
     const onClosed = (connection: Connection, _outcome: ConnectionOutcome): void => {
-      this.#live.delete(connection);
-      this.#settling.add(connection);
-      void connection.settled?.then(() => this.#settling.delete(connection));
+      this.#open--;
       if (countAddresses) {
         const host = connection.client.host;
         const left = (this.#perAddress.get(host) ?? 1) - 1;
         if (left === 0) this.#perAddress.delete(host);
         else this.#perAddress.set(host, left);
       }
-      if (this.#live.size === 0) this.#drained?.();
+      if (this.#open === 0) this.#drained?.();
+    };
+    const onSettled = (connection: Connection): void => {
+      this.#connections.delete(connection);
+      if (this.#connections.size === 0) this.#settledAll?.();
     };
     const stats = this.#stats;
     const dependencyEvents = {
@@ -248,6 +253,7 @@ class StatewireApp implements App {
           count.open--;
           onClosed(connection, outcome);
         },
+        onSettled,
         inspect,
         stats,
         observers: this.#observers,
@@ -258,7 +264,7 @@ class StatewireApp implements App {
   }
 
   get connectionCount(): number {
-    return this.#live.size;
+    return this.#open;
   }
 
   /** @internal Give each plugin its host; once, from `createApp`. */
@@ -285,7 +291,7 @@ class StatewireApp implements App {
   }
 
   stats(): StatsSnapshot {
-    return snapshot(this.#stats, this.#live.size);
+    return snapshot(this.#stats, this.#open);
   }
 
   handleUpgrade(transport: TransportConnection): void {
@@ -302,7 +308,7 @@ class StatewireApp implements App {
     }
     const route = match.value;
     if (
-      this.#live.size >= this.#maxConnections ||
+      this.#open >= this.#maxConnections ||
       route.count.open >= route.max ||
       (Number.isFinite(this.#maxPerAddress) && (this.#perAddress.get(transport.request.remoteAddress) ?? 0) >= this.#maxPerAddress)
     ) {
@@ -393,12 +399,12 @@ class StatewireApp implements App {
       (server) => new Promise<void>((resolve) => server.close(() => resolve())),
     );
     for (const server of this.#servers) server.closeIdleConnections();
-    for (const connection of [...this.#live]) {
+    for (const connection of [...this.#connections]) {
       if (connection.lifecycle === "connecting" || connection.lifecycle === "open") connection.close(code, reason);
     }
     const deadline = Date.now() + timeoutMs;
     if (!(await this.#waitForDrain(timeoutMs))) {
-      for (const connection of [...this.#live]) connection.terminate();
+      for (const connection of [...this.#connections]) if (connection.lifecycle === "closing") connection.terminate();
       await this.#waitForDrain(1000);
     }
     // Closed is not done: onDisconnect hooks and dependency cleanup may still be running, and
@@ -415,18 +421,24 @@ class StatewireApp implements App {
     await Promise.all(serversClosed);
   }
 
-  async #waitForSettled(timeoutMs: number): Promise<void> {
-    const pending = [...this.#settling].map((connection) => connection.settled);
-    if (pending.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([Promise.all(pending), timeout]);
-    clearTimeout(timer);
+  #waitForSettled(timeoutMs: number): Promise<void> {
+    if (this.#connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#settledAll = () => {
+        this.#settledAll = undefined;
+        done();
+      };
+    });
   }
 
   /** Resolves true once no connection is left, false after `timeoutMs`. */
   #waitForDrain(timeoutMs: number): Promise<boolean> {
-    if (this.#live.size === 0) return Promise.resolve(true);
+    if (this.#open === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#drained = undefined;

@@ -49,6 +49,8 @@ export interface ConnectionSettings {
   readonly onError: (error: unknown, socket: AnySocket) => void;
   readonly onStart: (connection: Connection) => void;
   readonly onClosed: (connection: Connection, outcome: ConnectionOutcome) => void;
+  /** Once, after close: the handler finished (or was given up on) and dependencies are released. */
+  readonly onSettled: (connection: Connection) => void;
   readonly inspect: ((event: InspectionEvent) => void) | undefined;
   readonly stats: AppStats;
   readonly observers: ObserverHub;
@@ -526,7 +528,6 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   releaseResources(outcome: ConnectionOutcome): void {
     this.#outcome = outcome;
-    this.settled = new Promise((resolve) => (this.#markSettled = resolve));
     this.settings.stats.closed++;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.lifecycle = "closed";
@@ -550,19 +551,13 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     }
   }
 
-  /**
-   * Settles once the connection is closed, its handler has finished (or was given up on after
-   * the close timeout) and its dependencies are released: when nothing of it is left to run.
-   * Undefined until the connection closed.
-   */
-  settled: Promise<void> | undefined;
-  #markSettled: (() => void) | undefined;
 
   /** Release dependencies once: after close, once the handler has settled. */
   #releaseDependencies(): void {
     if (this.#released) return;
     this.#released = true;
-    const settle = (): void => this.#markSettled?.();
+    // Settled: closed, the handler finished (or was given up on), dependencies released.
+    const settle = (): void => this.settings.onSettled(this);
     if (this.#scope === undefined) settle();
     else void this.#scope.release().then(settle);
   }

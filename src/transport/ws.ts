@@ -47,7 +47,9 @@ export function createWsUpgradeListener(
       writeRawResponse(socket, { status: problem.status, headers: problem.headers, body: problem.message });
       return;
     }
-    onConnection(new WsTransportConnection(server, request, socket, head, limits.maxPayload));
+    const connection = new WsTransportConnection(server, request, socket, head, limits.maxPayload);
+    onConnection(connection);
+    connection.watch();
   };
 }
 
@@ -99,6 +101,14 @@ class NodeUpgradeRequest implements UpgradeRequest {
   }
 }
 
+/** The transport a `ws` socket belongs to, for the shared event listeners below. */
+const kTransport = Symbol("statewire.transport");
+type OwnedWebSocket = WebSocket & { [kTransport]: WsTransportConnection };
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 class WsTransportConnection implements TransportConnection {
   readonly request: UpgradeRequest;
   #listener: TransportListener = NO_LISTENER;
@@ -109,6 +119,8 @@ class WsTransportConnection implements TransportConnection {
   #head: Buffer | undefined;
   readonly #server: WebSocketServer;
   readonly #maxEarlyBytes: number;
+  /** Set while watching an unanswered handshake (see `watch`). */
+  #early: { chunks: Buffer[]; bytes: number; onData: (chunk: Buffer) => void; onGone: () => void } | undefined;
 
   constructor(server: WebSocketServer, request: IncomingMessage, socket: Duplex, head: Buffer, maxEarlyBytes: number) {
     this.#server = server;
@@ -117,42 +129,49 @@ class WsTransportConnection implements TransportConnection {
     this.#socket = socket;
     this.#head = head;
     this.request = new NodeUpgradeRequest(request);
-    // A client that leaves before we answer must still end its connection, and node leaves an
-    // upgraded socket paused, where a FIN goes unnoticed: read it while the handshake is pending.
-    socket.on("error", () => socket.destroy());
-    socket.once("close", this.#onSocketGoneBeforeAccept);
-    socket.once("end", this.#onSocketGoneBeforeAccept);
-    socket.on("data", this.#onEarlyData);
+    socket.on("error", destroyOnError);
   }
 
-  #early: Buffer[] = [];
-  #earlyBytes = 0;
+  /**
+   * The handshake was not answered at once (guards, dependencies, a slow handler): watch the
+   * socket meanwhile. Node leaves an upgraded socket paused, where a client's FIN goes unnoticed,
+   * so read it; a client may not send frames before our answer, but what it sent is kept for ws,
+   * bounded. Handshakes answered in the same tick never pay for this.
+   */
+  watch(): void {
+    const socket = this.#socket;
+    if (socket === undefined || this.#early !== undefined) return;
+    const early = {
+      chunks: [] as Buffer[],
+      bytes: 0,
+      onData: (chunk: Buffer): void => {
+        early.bytes += chunk.length;
+        if (early.bytes > this.#maxEarlyBytes) socket.destroy();
+        else early.chunks.push(chunk);
+      },
+      onGone: (): void => {
+        if (this.#ws !== undefined) return;
+        socket.destroy();
+        this.#end(1006, "", false);
+      },
+    };
+    this.#early = early;
+    socket.once("close", early.onGone);
+    socket.once("end", early.onGone);
+    socket.on("data", early.onData);
+  }
 
-  /** Bytes before our answer: a client may not send frames yet, but what it sent is kept for ws, bounded. */
-  #onEarlyData = (chunk: Buffer): void => {
-    this.#earlyBytes += chunk.length;
-    if (this.#earlyBytes > this.#maxEarlyBytes) {
-      this.#socket?.destroy();
-      return;
-    }
-    this.#early.push(chunk);
-  };
-
-  #stopReadingEarly(socket: Duplex): Buffer {
-    socket.removeListener("data", this.#onEarlyData);
-    socket.removeListener("end", this.#onSocketGoneBeforeAccept);
-    socket.removeListener("close", this.#onSocketGoneBeforeAccept);
+  /** Stop watching; what the client sent meanwhile goes in front of `head`. */
+  #unwatch(socket: Duplex, head: Buffer): { head: Buffer; watched: boolean } {
+    const early = this.#early;
+    if (early === undefined) return { head, watched: false };
+    this.#early = undefined;
+    socket.removeListener("data", early.onData);
+    socket.removeListener("end", early.onGone);
+    socket.removeListener("close", early.onGone);
     socket.pause();
-    const head = this.#early.length === 0 ? (this.#head ?? Buffer.alloc(0)) : Buffer.concat([this.#head ?? Buffer.alloc(0), ...this.#early]);
-    this.#early = [];
-    return head;
+    return { head: early.chunks.length === 0 ? head : Buffer.concat([head, ...early.chunks]), watched: true };
   }
-
-  #onSocketGoneBeforeAccept = (): void => {
-    if (this.#ws !== undefined) return;
-    this.#socket?.destroy();
-    this.#end(1006, "", false);
-  };
 
   listen(listener: TransportListener): void {
     this.#listener = listener;
@@ -162,14 +181,14 @@ class WsTransportConnection implements TransportConnection {
     const request = this.#rawRequest;
     const socket = this.#socket;
     if (request === undefined || socket === undefined || this.#head === undefined) return;
-    const head = this.#stopReadingEarly(socket);
+    const { head, watched } = this.#unwatch(socket, this.#head);
     this.#rawRequest = undefined;
     this.#socket = undefined;
     acceptOptions.set(request, options);
     // ws completes the upgrade synchronously when no verifyClient is set; it does not resume a
-    // socket that was paused explicitly, so hand it back flowing once ws listens.
+    // socket that was paused explicitly, so hand a watched one back flowing once ws listens.
     this.#server.handleUpgrade(request, socket, head, (ws) => this.#adopt(ws));
-    socket.resume();
+    if (watched) socket.resume();
     this.#head = undefined;
     acceptOptions.delete(request);
     if (this.#ws === undefined) {
@@ -182,18 +201,34 @@ class WsTransportConnection implements TransportConnection {
   #adopt(ws: WebSocket): void {
     this.#ws = ws;
     ws.binaryType = "nodebuffer";
-    ws.on("message", (data, isBinary) => this.#listener.onMessage(data as Buffer, isBinary));
-    ws.on("pong", () => this.#listener.onPong());
-    ws.on("error", (error: Error & { code?: string }) => {
-      this.#listener.onProtocolError(protocolErrorCode(error), "");
-    });
-    ws.on("close", (code, reason) => this.#end(code, reason.toString("utf8"), code !== 1006));
+    // Shared listeners that find this transport through the socket, rather than closures per connection.
+    (ws as OwnedWebSocket)[kTransport] = this;
+    ws.on("message", WsTransportConnection.#onMessage);
+    ws.on("pong", WsTransportConnection.#onPong);
+    ws.on("error", WsTransportConnection.#onError);
+    ws.on("close", WsTransportConnection.#onClose);
     // The close frame from the peer is seen by the receiver before the TCP connection ends;
     // report it then, so the handler learns of the disconnect without waiting for the socket.
     const receiver = (ws as unknown as { _receiver?: { on?: (event: string, fn: (code: number, reason: Buffer) => void) => void } })
       ._receiver;
     receiver?.on?.("conclude", (code, reason) => this.#listener.onPeerClose(code, reason.toString("utf8")));
   }
+
+  static #onMessage = function (this: WebSocket, data: unknown, isBinary: boolean): void {
+    (this as OwnedWebSocket)[kTransport].#listener.onMessage(data as Buffer, isBinary);
+  };
+
+  static #onPong = function (this: WebSocket): void {
+    (this as OwnedWebSocket)[kTransport].#listener.onPong();
+  };
+
+  static #onError = function (this: WebSocket, error: Error & { code?: string }): void {
+    (this as OwnedWebSocket)[kTransport].#listener.onProtocolError(protocolErrorCode(error), "");
+  };
+
+  static #onClose = function (this: WebSocket, code: number, reason: Buffer): void {
+    (this as OwnedWebSocket)[kTransport].#end(code, reason.toString("utf8"), code !== 1006);
+  };
 
   #end(code: number, reason: string, wasClean: boolean): void {
     if (this.#closed) return;
@@ -204,7 +239,7 @@ class WsTransportConnection implements TransportConnection {
   deny(response: DenialResponse): void {
     const socket = this.#socket;
     if (socket === undefined) return;
-    this.#stopReadingEarly(socket);
+    this.#unwatch(socket, this.#head ?? Buffer.alloc(0));
     this.#socket = undefined;
     this.#rawRequest = undefined;
     this.#head = undefined;
