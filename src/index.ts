@@ -2,8 +2,8 @@
  * statewire: a WebSocket runtime where every connection is an explicit state machine and every
  * handler an actor. This module is the public surface; it only re-exports.
  */
-export { createApp } from "./app/app.js";
-export type { App, AppOptions, CloseOptions, ListenOptions, ServerAddress } from "./app/app.js";
+export { createApp, StartupError } from "./app/app.js";
+export type { App, AppOptions, CloseOptions, LifecycleHook, ListenOptions, ServerAddress } from "./app/app.js";
 export type { StatsSnapshot } from "./app/stats.js";
 export type { Plugin, PluginHost } from "./app/plugin.js";
 export type { InspectorOptions } from "./inspector/index.js";
@@ -39,6 +39,8 @@ export type { OriginPolicy } from "./guards/origin.js";
 export type { HeartbeatOptions } from "./limits/liveness.js";
 export type { MessageRate } from "./limits/token-bucket.js";
 export type { BackpressurePolicy } from "./connection/connection.js";
+export type { DeflateOptions } from "./transport/transport.js";
+export type { ValueEncoding } from "./codec/message-codec.js";
 export type { DataOf, FrameMode, InvalidMessage, ReceiveKind } from "./codec/message-codec.js";
 export { Socket } from "./connection/socket.js";
 export type { AcceptInit, AnySocket, ClientAddress, Message, RejectInit, SocketRuntime } from "./connection/socket.js";
@@ -62,3 +64,35 @@ export { createJsonLogger, silentLogger } from "./connection/logger.js";
 export type { LogLevel, Logger } from "./connection/logger.js";
 export type { EffectSchema, MessageSchema, SchemaOutput, StandardSchemaV1 } from "./codec/schema.js";
 export type { CloseInitiator, ConnectionOutcome, ConnectionState } from "../machines/connection.js";
+export {
+  BacklogOverflowError,
+  ChannelSocket,
+  ChannelsClosedError,
+  Subscription,
+  UnknownChannelError,
+  compareIds,
+  createChannels,
+  memoryBackend,
+  redisPubSubBackend,
+  redisStreamsBackend,
+  serialize,
+} from "./channels/index.js";
+export type {
+  BacklogOptions,
+  BacklogStrategy,
+  BroadcastOptions,
+  ChannelBackend,
+  ChannelMessage,
+  ChannelRouteOptions,
+  Channels,
+  ChannelsOptions,
+  ChannelsStats,
+  ExceptTarget,
+  JoinOptions,
+  MemoryBackendOptions,
+  Payload,
+  RedisConnectionOptions,
+  RedisPubSubOptions,
+  RedisStreamsOptions,
+  SubscribeOptions,
+} from "./channels/index.js";

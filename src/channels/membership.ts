@@ -1,0 +1,140 @@
+/**
+ * Rooms: connections joined to channels. A connection's first `join` gives it one subscriber
+ * (one backlog for all its rooms) and a pump that sends each message to the connection as it
+ * is, waiting whenever the connection's own send waits (backpressure). When the connection
+ * starts closing, every room is left and each leave is reported once.
+ */
+import { SocketStateError } from "../connection/errors.js";
+import type { AnySocket } from "../connection/socket.js";
+import type { ChannelsCore } from "./core.js";
+import { Subscriber } from "./subscriber.js";
+
+export interface JoinOptions {
+  /** Replay the room's last `history` messages first, then live ones (no gap, no duplicate). Default 0. */
+  readonly history?: number;
+}
+
+/** Who must not receive a broadcast: sockets or connection ids of this process. */
+export type ExceptTarget = AnySocket | number | Iterable<AnySocket | number>;
+
+export interface BroadcastOptions {
+  readonly except?: ExceptTarget;
+}
+
+/** What `ChannelSocket` asks of its channels instance. */
+export interface RoomApi {
+  join(socket: AnySocket, room: string, options?: JoinOptions): Promise<void>;
+  leave(socket: AnySocket, room: string): void;
+  rooms(socket: AnySocket): readonly string[];
+  broadcast(room: string, data: unknown, options?: BroadcastOptions): Promise<void>;
+}
+
+interface Membership {
+  readonly subscriber: Subscriber;
+  readonly rooms: Map<string, Promise<void>>;
+  readonly stop: () => void;
+}
+
+const RESOLVED = Promise.resolve();
+const IGNORE = (): void => {};
+
+export class Rooms {
+  readonly #members = new Map<AnySocket, Membership>();
+  readonly #core: ChannelsCore;
+
+  constructor(core: ChannelsCore) {
+    this.#core = core;
+  }
+
+  /** Connections in at least one room. */
+  get size(): number {
+    return this.#members.size;
+  }
+
+  join(socket: AnySocket, room: string, options: JoinOptions = {}): Promise<void> {
+    this.#core.check(room, "join");
+    if (socket.lifecycle === "connecting") {
+      throw new SocketStateError("Cannot join a room before the connection is accepted: call socket.accept() first");
+    }
+    // A connection that is closing or closed joins nothing.
+    if (socket.lifecycle !== "open" || socket.signal.aborted) return RESOLVED;
+    const member = this.#members.get(socket) ?? this.#start(socket);
+    const joined = member.rooms.get(room);
+    if (joined !== undefined) return joined;
+    this.#core.reporter?.subscribed(socket.id, room);
+    const ready = this.#core.hub.add(member.subscriber, room, Math.max(0, options.history ?? 0));
+    ready.catch(IGNORE);
+    member.rooms.set(room, ready);
+    return ready;
+  }
+
+  leave(socket: AnySocket, room: string): void {
+    const member = this.#members.get(socket);
+    if (member === undefined || !member.rooms.delete(room)) return;
+    this.#core.hub.remove(member.subscriber, room);
+    member.subscriber.forget(room);
+    this.#core.reporter?.unsubscribed(socket.id, room);
+  }
+
+  rooms(socket: AnySocket): readonly string[] {
+    return [...(this.#members.get(socket)?.rooms.keys() ?? [])];
+  }
+
+  /** Leave every room of every connection (the plugin is closing). */
+  endAll(): void {
+    for (const member of [...this.#members.values()]) member.subscriber.end();
+  }
+
+  #start(socket: AnySocket): Membership {
+    const core = this.#core;
+    const subscriber = new Subscriber(
+      core.backlog,
+      {
+        onDrop: core.onDrop,
+        onOverflow: () => {
+          core.counters.disconnected++;
+          try {
+            void socket.close(1008, "Slow consumer");
+          } catch {
+            // already closing
+          }
+        },
+        onEnd: () => this.#end(socket),
+      },
+      socket.id,
+    );
+    const end = (): void => subscriber.end();
+    socket.signal.addEventListener("abort", end, { once: true });
+    void socket.closed.then(end, end);
+    const member: Membership = {
+      subscriber,
+      rooms: new Map(),
+      stop: () => socket.signal.removeEventListener("abort", end),
+    };
+    this.#members.set(socket, member);
+    pump(socket, subscriber).catch(end);
+    return member;
+  }
+
+  #end(socket: AnySocket): void {
+    const member = this.#members.get(socket);
+    if (member === undefined) return;
+    this.#members.delete(socket);
+    member.stop();
+    for (const room of member.rooms.keys()) {
+      this.#core.hub.remove(member.subscriber, room);
+      this.#core.reporter?.unsubscribed(socket.id, room);
+    }
+    member.rooms.clear();
+  }
+}
+
+/** Send each message to the connection as it is (the payload was serialized once, at publish). */
+async function pump(socket: AnySocket, subscriber: Subscriber): Promise<void> {
+  for (;;) {
+    const message = await subscriber.take();
+    if (message === undefined) return;
+    const { payload } = message;
+    await (typeof payload === "string" ? socket.sendText(payload) : socket.sendBytes(payload));
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * A subscriber: one consumer of one or more channels, with a bounded backlog between the
+ * channels and the consumer. A consumer slower than its channels fills the backlog; past `max`
+ * the strategy decides: drop the oldest queued message, drop the newest, or disconnect (the
+ * owner closes the connection with 1008). Drops are counted.
+ *
+ * While a channel's history is being replayed, the live messages of that channel are held, then
+ * released after the history with every message the history already held left out (by id), so
+ * the seam has no gap and no duplicate.
+ */
+import { compareIds, type ChannelMessage } from "./backend.js";
+import type { Payload } from "./payload.js";
+
+export type BacklogStrategy = "drop-oldest" | "drop-newest" | "disconnect";
+
+export interface BacklogOptions {
+  /** Messages a subscriber may have waiting for its consumer. */
+  readonly max: number;
+  readonly strategy: BacklogStrategy;
+}
+
+/** A subscriber without a connection whose backlog overflowed with `"disconnect"`: its iteration throws this. */
+export class BacklogOverflowError extends Error {
+  override readonly name = "BacklogOverflowError";
+  constructor(readonly max: number) {
+    super(`Channel subscriber fell more than ${max} messages behind`);
+  }
+}
+
+/** A FIFO with O(1) shift (array plus head index, compacted now and then). */
+class Queue<T> {
+  #items: T[] = [];
+  #head = 0;
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+  push(item: T): void {
+    this.#items.push(item);
+  }
+  shift(): T | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const item = this.#items[this.#head]!;
+    this.#items[this.#head++] = undefined as T;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+  filter(keep: (item: T) => boolean): void {
+    this.#items = this.#items.slice(this.#head).filter(keep);
+    this.#head = 0;
+  }
+  clear(): void {
+    this.#items = [];
+    this.#head = 0;
+  }
+}
+
+export interface SubscriberEvents {
+  /** The backlog overflowed under `"disconnect"` (e.g. close the connection with 1008); the subscriber then ends. Without it, iteration throws `BacklogOverflowError`. */
+  readonly onOverflow?: () => void;
+  /** Called once, when the subscriber ends for any reason. */
+  readonly onEnd?: () => void;
+  /** A message was dropped by the backlog strategy. */
+  readonly onDrop?: () => void;
+}
+
+const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
+
+export class Subscriber implements AsyncIterableIterator<Payload> {
+  readonly #queue = new Queue<ChannelMessage>();
+  readonly #held = new Map<string, ChannelMessage[]>();
+  readonly #backlog: BacklogOptions;
+  readonly #events: SubscriberEvents;
+  #waiter: { resolve: (message: ChannelMessage | undefined) => void; reject: (error: unknown) => void } | undefined;
+  #ended = false;
+  #error: unknown;
+  /** Messages the backlog strategy dropped. */
+  dropped = 0;
+  /** Messages handed to the consumer. */
+  delivered = 0;
+
+  /** `socketId`: the connection it belongs to (for `broadcast(…, { except })`), if any. */
+  constructor(
+    backlog: BacklogOptions,
+    events: SubscriberEvents,
+    readonly socketId: number | undefined,
+  ) {
+    this.#backlog = backlog;
+    this.#events = events;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Messages waiting for the consumer. */
+  get backlog(): number {
+    let held = 0;
+    for (const list of this.#held.values()) held += list.length;
+    return this.#queue.length + held;
+  }
+
+  /** A live message of one of its channels. */
+  offer(message: ChannelMessage): void {
+    if (this.#ended) return;
+    const held = this.#held.get(message.channel);
+    if (held === undefined) {
+      this.#enqueue(message);
+      return;
+    }
+    if (this.backlog >= this.#backlog.max) {
+      if (!this.#overflow()) return;
+      if (this.#backlog.strategy === "drop-oldest") held.shift();
+    }
+    held.push(message);
+  }
+
+  /** Hold live messages of `channel` until `replayed(channel, …)`. */
+  hold(channel: string): void {
+    if (!this.#ended && !this.#held.has(channel)) this.#held.set(channel, []);
+  }
+
+  /** The history of `channel` (oldest first), then the live messages held meanwhile that it did not contain. */
+  replayed(channel: string, history: readonly ChannelMessage[]): void {
+    const held = this.#held.get(channel);
+    this.#held.delete(channel);
+    if (this.#ended) return;
+    let last: string | undefined;
+    for (const message of history) {
+      this.#enqueue(message);
+      if (message.id !== undefined) last = message.id;
+    }
+    for (const message of held ?? []) {
+      if (last !== undefined && message.id !== undefined && compareIds(message.id, last) <= 0) continue;
+      this.#enqueue(message);
+    }
+  }
+
+  /** Leave `channel`: what is queued or held of it is not delivered. */
+  forget(channel: string): void {
+    this.#held.delete(channel);
+    this.#queue.filter((message) => message.channel !== channel);
+  }
+
+  #enqueue(message: ChannelMessage): void {
+    if (this.#ended) return;
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      this.delivered++;
+      waiter.resolve(message);
+      return;
+    }
+    if (this.backlog >= this.#backlog.max) {
+      if (!this.#overflow()) return;
+      if (this.#backlog.strategy === "drop-oldest") this.#queue.shift();
+    }
+    this.#queue.push(message);
+  }
+
+  /** One message too many: true when the new one is still to be queued (drop-oldest, which already dropped one). */
+  #overflow(): boolean {
+    this.dropped++;
+    this.#events.onDrop?.();
+    switch (this.#backlog.strategy) {
+      case "drop-oldest":
+        return true;
+      case "drop-newest":
+        return false;
+      case "disconnect":
+        if (this.#events.onOverflow === undefined) {
+          this.end(new BacklogOverflowError(this.#backlog.max));
+        } else {
+          this.#events.onOverflow();
+          this.end();
+        }
+        return false;
+    }
+  }
+
+  /** The next message with its channel and id; `undefined` once ended. Rejects with the error it ended with, if any. */
+  take(): Promise<ChannelMessage | undefined> {
+    const message = this.#queue.shift();
+    if (message !== undefined) {
+      this.delivered++;
+      return Promise.resolve(message);
+    }
+    if (this.#ended) return this.#error === undefined ? Promise.resolve(undefined) : Promise.reject(this.#error as Error);
+    if (this.#waiter !== undefined) return Promise.reject(new Error("A channel subscription has one consumer at a time"));
+    return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
+  }
+
+  /** End: nothing more is delivered, the consumer's pending wait ends (done, or `error`). Idempotent. */
+  end(error?: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#error = error;
+    this.#queue.clear();
+    this.#held.clear();
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    if (waiter !== undefined) {
+      if (error === undefined) waiter.resolve(undefined);
+      else waiter.reject(error);
+    }
+    this.#events.onEnd?.();
+  }
+
+  next(): Promise<IteratorResult<Payload, undefined>> {
+    return this.take().then((message) => (message === undefined ? DONE : { value: message.payload, done: false }));
+  }
+
+  return(): Promise<IteratorResult<Payload, undefined>> {
+    this.end();
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
