@@ -53,6 +53,10 @@ export interface AppOptions extends Omit<LayerOptions, "maxConnections"> {
   readonly maxConnectionsPerAddress?: number;
   /** Capabilities that add routes and hooks: channels, … */
   readonly plugins?: readonly Plugin[];
+  /** Run in order before the app serves (`listen()`, or `start()` with `attach()`); one that fails makes `listen()` fail with nothing left listening. */
+  readonly onStartup?: LifecycleHook | readonly LifecycleHook[];
+  /** Run once, in order, by `close()` after every connection has closed and settled. */
+  readonly onShutdown?: LifecycleHook | readonly LifecycleHook[];
   /** Serve the inspector page (off when `NODE_ENV=production` unless `enabled: true`). */
   readonly inspector?: InspectorOptions;
   /** Your own xstate inspection observer (e.g. `@statelyai/inspect`'s): it receives every connection actor's events. */
@@ -81,9 +85,19 @@ export interface CloseOptions {
   readonly timeoutMs?: number;
 }
 
+/** An application lifecycle hook (`onStartup` / `onShutdown`). */
+export type LifecycleHook = () => void | Promise<void>;
+
+/** `listen()` or `start()` failed because an `onStartup` hook did; `cause` is its error. */
+export class StartupError extends Error {
+  override readonly name = "StartupError";
+}
+
 export interface App {
-  /** Start a node:http server for this app; resolves once it listens. */
+  /** Run the `onStartup` hooks (once), then start a node:http server for this app; resolves once it listens. */
   listen(options?: ListenOptions): Promise<ServerAddress>;
+  /** Run the `onStartup` hooks once; `listen()` does it for you, call it yourself with `attach()`. */
+  start(): Promise<void>;
   /** Serve this app's WebSocket routes on an existing server; its own HTTP handler is left alone. */
   attach(server: Server): void;
   /** A node:http request listener serving this app's HTTP routes (for use inside another server). */
@@ -139,6 +153,9 @@ class StatewireApp implements App {
   readonly #observers = new ObserverHub();
   readonly #interleaving = new Interleaving();
   readonly #plugins: readonly Plugin[];
+  readonly #onStartup: readonly LifecycleHook[];
+  readonly #onShutdown: readonly LifecycleHook[];
+  #started: Promise<void> | undefined;
   readonly #perAddress = new Map<string, number>();
   readonly #maxConnections: number;
   readonly #maxPerAddress: number;
@@ -157,6 +174,8 @@ class StatewireApp implements App {
 
   constructor(options: AppOptions) {
     this.#logger = options.logger ?? createJsonLogger("warn");
+    this.#onStartup = hookList(options.onStartup);
+    this.#onShutdown = hookList(options.onShutdown);
     this.limits = { maxPayload: options.maxPayload ?? MiB };
     const onError = options.onError ?? (() => {});
     this.#maxConnections = options.maxConnections ?? Infinity;
@@ -241,6 +260,7 @@ class StatewireApp implements App {
         backpressure: options.backpressure?.policy ?? "wait",
         guards: guards.length === 0 ? undefined : composeGuards(guards),
         messageRate: layers.messageRate,
+        compression: layers.perMessageDeflate === true ? {} : (layers.perMessageDeflate ?? false),
         dependencies: routeDependencies === undefined || Object.keys(routeDependencies).length === 0 ? undefined : routeDependencies,
         dependencyEvents,
         createSocket: (runtime, params) => new SocketType(runtime, params as never),
@@ -360,8 +380,24 @@ class StatewireApp implements App {
     server.on("upgrade", this.#upgrades());
   }
 
+  start(): Promise<void> {
+    return (this.#started ??= this.#runStartup());
+  }
+
+  async #runStartup(): Promise<void> {
+    for (const [index, hook] of this.#onStartup.entries()) {
+      try {
+        await hook();
+      } catch (error) {
+        const name = hook.name === "" ? `#${index + 1}` : `"${hook.name}"`;
+        throw new StartupError(`onStartup hook ${name} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+    }
+  }
+
   async listen(options: ListenOptions = {}): Promise<ServerAddress> {
     if (this.#closing !== undefined) throw new Error("Cannot listen: the app is closing");
+    await this.start();
     // Upgrade requests are HTTP requests until answered: a client that dribbles its headers
     // (slowloris) is dropped after the handshake timeout, checked often enough to matter.
     const server = createServer(
@@ -410,6 +446,16 @@ class StatewireApp implements App {
     // Closed is not done: onDisconnect hooks and dependency cleanup may still be running, and
     // a process that exits when close() resolves must not cut them short.
     await this.#waitForSettled(Math.max(deadline - Date.now(), 1000));
+    // Shutdown hooks run once, and only for an app that started.
+    if (this.#started !== undefined && (await this.#started.then(() => true, () => false))) {
+      for (const hook of this.#onShutdown) {
+        try {
+          await hook();
+        } catch (error) {
+          this.#logger.error({ err: error }, "onShutdown hook failed");
+        }
+      }
+    }
     for (const plugin of this.#plugins) {
       try {
         await plugin.close?.();
@@ -458,6 +504,10 @@ export function createApp(options: AppOptions): App {
   const app = new StatewireApp(options);
   app.setUpPlugins();
   return app;
+}
+
+function hookList(hooks: LifecycleHook | readonly LifecycleHook[] | undefined): readonly LifecycleHook[] {
+  return hooks === undefined ? [] : typeof hooks === "function" ? [hooks] : hooks;
 }
 
 /** One inspect callback for the connection actors, or undefined (then none is attached at all). */

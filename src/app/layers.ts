@@ -7,6 +7,7 @@ import type { Dependencies } from "../dependencies/provide.js";
 import type { Guard } from "../guards/guard.js";
 import type { OriginPolicy } from "../guards/origin.js";
 import type { MessageRate } from "../limits/token-bucket.js";
+import type { DeflateOptions } from "../transport/transport.js";
 
 /** A `Socket` subclass to hand handlers instead of `Socket` (Litestar's `websocket_class`). */
 export type SocketClass = new (runtime: SocketRuntime, params: never) => AnySocket;
@@ -24,6 +25,8 @@ export interface LayerOptions {
   readonly maxConnections?: number;
   /** Inbound message rate per connection (token bucket); exceeding it closes with 1008. */
   readonly messageRate?: MessageRate;
+  /** permessage-deflate for clients that ask for it: `true`, `ws`'s knobs, or `false`. Default off (CPU and about 300 KB of zlib memory per compressing connection). */
+  readonly perMessageDeflate?: boolean | DeflateOptions;
 }
 
 /** `inner` over `outer`. */
@@ -44,7 +47,7 @@ export function mergeLayers(outer: LayerOptions, inner: LayerOptions): LayerOpti
   });
 }
 
-const LAYER_KEYS = ["dependencies", "socketClass", "guards", "allowedOrigins", "maxConnections", "messageRate"] as const;
+const LAYER_KEYS = ["dependencies", "socketClass", "guards", "allowedOrigins", "maxConnections", "messageRate", "perMessageDeflate"] as const;
 
 /** Just the layer options out of a larger options object. */
 export function pickLayer(options: LayerOptions): LayerOptions {

@@ -13,9 +13,10 @@
 import { isUtf8 } from "node:buffer";
 import { Schema } from "effect";
 import { truncateReason } from "../connection/close-codes.js";
-import { type EffectSchema, type MessageSchema, type SchemaOutput, type StandardSchemaV1, validate } from "./schema.js";
+import { decodeMsgpack, encodeMsgpack } from "./msgpack.js";
+import { type EffectSchema, isMessageSchema, type MessageSchema, type SchemaOutput, type StandardSchemaV1, validate } from "./schema.js";
 
-export type ReceiveKind = "text" | "bytes" | "json" | MessageSchema;
+export type ReceiveKind = "text" | "bytes" | "json" | "msgpack" | { readonly msgpack: MessageSchema } | MessageSchema;
 export type FrameMode = "text" | "binary";
 
 /** What a handler receives for a `receive` kind. */
@@ -23,11 +24,13 @@ export type DataOf<R> = R extends "text"
   ? string
   : R extends "bytes"
     ? Buffer
-    : R extends "json"
+    : R extends "json" | "msgpack"
       ? unknown
-      : R extends MessageSchema
-        ? SchemaOutput<R>
-        : string;
+      : R extends { readonly msgpack: infer S }
+        ? SchemaOutput<S>
+        : R extends MessageSchema
+          ? SchemaOutput<R>
+          : string;
 
 /** Why a message was refused, with the close code it calls for. */
 export interface InvalidMessage {
@@ -74,7 +77,20 @@ export function createDecoder(receive: ReceiveKind, receiveMode: FrameMode): Dec
     }
   };
   if (receive === "json") return parse;
-  const schema = receive;
+  if (receive === "msgpack" || (typeof receive === "object" && receive !== null && "msgpack" in receive && !isMessageSchema(receive))) {
+    const schema = receive === "msgpack" ? undefined : (receive as { readonly msgpack: MessageSchema }).msgpack;
+    return (data, isBinary) => {
+      if (!checkKind(isBinary)) return wrongKind;
+      const decoded = decodeMsgpack(data);
+      if (!decoded.ok) return invalid(1007, "invalid MessagePack");
+      if (schema === undefined) return { ok: true, value: decoded.value };
+      const result = validate(schema, decoded.value);
+      const settle = (outcome: Awaited<typeof result>): Decoded<unknown> =>
+        outcome.ok ? { ok: true, value: outcome.value } : invalid(1007, outcome.problem);
+      return result instanceof Promise ? result.then(settle) : settle(result);
+    };
+  }
+  const schema = receive as MessageSchema;
   return (data, isBinary) => {
     const parsed = parse(data, isBinary);
     if (!parsed.ok) return parsed;
@@ -104,7 +120,19 @@ function schemaEncoder(schema: MessageSchema): (value: unknown) => unknown {
   };
 }
 
-export function createEncoder(sendMode: FrameMode | undefined, send: MessageSchema | undefined): Encoder {
+/** How replies that are neither strings nor bytes are encoded: JSON (default) or MessagePack. */
+export type ValueEncoding = "json" | "msgpack";
+
+export function createEncoder(sendMode: FrameMode | undefined, send: MessageSchema | undefined, encoding: ValueEncoding = "json"): Encoder {
+  if (encoding === "msgpack") {
+    const prepare = send === undefined ? (value: unknown) => value : schemaEncoder(send);
+    return (value) => {
+      if (value === undefined) return undefined;
+      if (typeof value === "string") return sendMode === "binary" ? { data: Buffer.from(value, "utf8"), isBinary: true } : { data: value, isBinary: false };
+      if (value instanceof Uint8Array || value instanceof ArrayBuffer) return { data: toBytes(value), isBinary: sendMode !== "text" };
+      return { data: encodeMsgpack(prepare(value)), isBinary: true };
+    };
+  }
   const toJson = send === undefined ? JSON.stringify : ((encode) => (value: unknown) => JSON.stringify(encode(value)))(schemaEncoder(send));
   return (value) => {
     if (value === undefined) return undefined;

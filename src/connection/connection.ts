@@ -11,7 +11,7 @@ import type { Dependencies } from "../dependencies/provide.js";
 import { type DependencyEvents, DependencyScope } from "../dependencies/scope.js";
 import type { HandlerActor, HandlerLogic, HandlerParent } from "../handlers/actor.js";
 import { parseSubprotocols } from "../transport/handshake.js";
-import type { AcceptOptions, DenialResponse, TransportConnection, TransportListener } from "../transport/transport.js";
+import type { AcceptOptions, DeflateOptions, DenialResponse, TransportConnection, TransportListener } from "../transport/transport.js";
 import { assertCloseFrame, isValidCloseCode, truncateReason } from "./close-codes.js";
 import { SocketClosedError, SocketStateError, WebSocketDisconnect, statusOf } from "./errors.js";
 import { type Lifecycle, type LifecycleEffects, startLifecycle } from "./lifecycle.js";
@@ -41,6 +41,8 @@ export interface ConnectionSettings {
   /** The route's guards, composed; undefined when none. */
   readonly guards: ((socket: AnySocket) => Promise<void>) | undefined;
   readonly messageRate: MessageRate | undefined;
+  /** permessage-deflate offered at accept, or false. */
+  readonly compression: DeflateOptions | false;
   /** The route's dependencies, its layers merged (nearest wins); undefined when none. */
   readonly dependencies: Dependencies | undefined;
   readonly dependencyEvents: DependencyEvents;
@@ -388,7 +390,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
       validateHeaderName(name);
       validateHeaderValue(name, value);
     }
-    this.#acceptOptions = { subprotocol, headers };
+    this.#acceptOptions = { subprotocol, headers, compression: this.settings.compression };
     this.#dispatch({ type: "accept" });
   }
 
@@ -498,7 +500,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   completeHandshake(): void {
     this.settings.stats.accepted++;
-    this.#transport.accept(this.#acceptOptions ?? { subprotocol: undefined, headers: NO_HEADERS });
+    this.#transport.accept(this.#acceptOptions ?? { subprotocol: undefined, headers: NO_HEADERS, compression: this.settings.compression });
   }
 
   sendHttpDenial(status: number): void {

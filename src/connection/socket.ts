@@ -10,6 +10,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
+import { decodeMsgpack, encodeMsgpack } from "../codec/msgpack.js";
 import { type MessageSchema, type SchemaOutput, validate } from "../codec/schema.js";
 import { truncateReason } from "./close-codes.js";
 import { MessageError, WebSocketDisconnect } from "./errors.js";
@@ -237,6 +238,63 @@ export class Socket<
     const result = await validate(schema, value);
     if (!result.ok) throw new MessageError(1007, truncateReason(result.problem));
     return result.value;
+  }
+
+  /**
+   * The next message decoded from MessagePack (a binary frame; a text frame throws `MessageError`
+   * 1003), validated by `schema` when given. Invalid MessagePack or a failed validation throws
+   * `MessageError` 1007.
+   */
+  async receiveMsgpack(): Promise<unknown>;
+  async receiveMsgpack<S extends MessageSchema>(schema: S): Promise<SchemaOutput<S>>;
+  async receiveMsgpack(schema?: MessageSchema): Promise<unknown> {
+    const message = await this.#runtime.take("receiveMsgpack");
+    if (!message.isBinary) throw new MessageError(1003, "expected a binary message");
+    const decoded = decodeMsgpack(message.data);
+    if (!decoded.ok) throw new MessageError(1007, "invalid MessagePack");
+    if (schema === undefined) return decoded.value;
+    const result = await validate(schema, decoded.value);
+    if (!result.ok) throw new MessageError(1007, truncateReason(result.problem));
+    return result.value;
+  }
+
+  /** Text messages until the peer leaves; then the loop ends quietly (Litestar's `iter_data`). A binary frame throws `MessageError` 1003. */
+  iterText(): AsyncIterable<string> {
+    return this.#quiet(() => this.receiveText());
+  }
+
+  /** Binary messages until the peer leaves; then the loop ends quietly. A text frame throws `MessageError` 1003. */
+  iterBytes(): AsyncIterable<Buffer> {
+    return this.#quiet(() => this.receiveBytes());
+  }
+
+  /** JSON messages (validated by `schema` when given) until the peer leaves; then the loop ends quietly. */
+  iterJson(): AsyncIterable<unknown>;
+  iterJson<S extends MessageSchema>(schema: S): AsyncIterable<SchemaOutput<S>>;
+  iterJson(schema?: MessageSchema): AsyncIterable<unknown> {
+    return this.#quiet(() => (schema === undefined ? this.receiveJson() : this.receiveJson(schema)));
+  }
+
+  /** An iterable over `receive` that ends, instead of throwing, when the peer leaves. */
+  #quiet<T>(receive: () => Promise<T>): AsyncIterable<T> {
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: () =>
+          receive().then(
+            (value): IteratorResult<T> => ({ value, done: false }),
+            (error: unknown): IteratorResult<T> => {
+              if (error instanceof WebSocketDisconnect) return { value: undefined, done: true };
+              throw error;
+            },
+          ),
+        return: () => Promise.resolve({ value: undefined, done: true }),
+      }),
+    };
+  }
+
+  /** Send `value` as MessagePack in a binary frame. */
+  sendMsgpack(value: unknown): Promise<void> {
+    return this.#runtime.send(encodeMsgpack(value), true, "sendMsgpack");
   }
 
   /** Send a text frame. */

@@ -11,7 +11,7 @@ import type { ConnectionOutcome } from "../../machines/connection.js";
 import type { LayerOptions } from "../app/layers.js";
 import type { FrameMode, ReceiveKind } from "../codec/message-codec.js";
 import type { MessageSchema } from "../codec/schema.js";
-import type { AcceptInit, AnySocket } from "../connection/socket.js";
+import type { AcceptInit, AnySocket, Socket } from "../connection/socket.js";
 import type { Dependencies } from "../dependencies/provide.js";
 import type { AnyContext } from "./context.js";
 import { compileListener, listenerSpec } from "./listener.js";
@@ -32,22 +32,30 @@ export abstract class WebSocketListener<Data = string> {
   readonly socketClass?: LayerOptions["socketClass"];
   readonly onInvalid?: OnInvalid<AnyContext>;
 
+  /**
+   * Before accept (Velithon's `on_connect`): may refuse with `socket.reject(status)`, close with
+   * `socket.close(code, reason)` (the handshake completes first, so browsers see the code), or
+   * throw (an error naming a status or close code answers with it, any other is a 500).
+   */
+  onConnect?(socket: Socket, dependencies: ListenerDependencies): unknown;
   /** The handshake answer (subprotocol, headers). Default: accept plainly. */
-  accept?(socket: AnySocket, dependencies: ListenerDependencies): AcceptInit | Promise<AcceptInit>;
+  accept?(socket: Socket, dependencies: ListenerDependencies): AcceptInit | Promise<AcceptInit>;
   /** After accept, before the first message. */
-  onAccept?(socket: AnySocket, dependencies: ListenerDependencies): unknown;
+  onAccept?(socket: Socket, dependencies: ListenerDependencies): unknown;
   /** Each message, in order; the return value is the reply (string → text, bytes → binary, `undefined` → none, else JSON). */
-  abstract onReceive(data: Data, socket: AnySocket, dependencies: ListenerDependencies): unknown;
+  abstract onReceive(data: Data, socket: Socket, dependencies: ListenerDependencies): unknown;
   /** Once, after the connection closed, if it was accepted. */
-  onDisconnect?(socket: AnySocket, close: ConnectionOutcome, dependencies: ListenerDependencies): unknown;
+  onDisconnect?(socket: Socket, close: ConnectionOutcome, dependencies: ListenerDependencies): unknown;
   /** An error `onReceive` threw; the connection then closes with 1011. */
-  onError?(error: unknown, socket: AnySocket): unknown;
+  onError?(error: unknown, socket: Socket): unknown;
 }
 
 /** A concrete subclass, as listed in an app's routes. */
 export type WebSocketListenerClass = new () => WebSocketListener<never>;
 
 const dependenciesOf = (context: AnyContext): ListenerDependencies => context as unknown as ListenerDependencies;
+/** The socket as class hooks see it: string params, a record of per-connection state. */
+const socketOf = (context: AnyContext): Socket => context.socket as unknown as Socket;
 
 /** Compile a class-based listener into a route. */
 export function compileListenerClass(Listener: WebSocketListenerClass): WebSocketRoute {
@@ -55,7 +63,7 @@ export function compileListenerClass(Listener: WebSocketListenerClass): WebSocke
   if (typeof template.path !== "string" || !template.path.startsWith("/")) {
     throw new TypeError(`${Listener.name}.path must be a path starting with "/"; got ${JSON.stringify(template.path)}`);
   }
-  const hasAccept = template.accept !== undefined;
+  const hasAccept = template.accept !== undefined || template.onConnect !== undefined;
   const spec = listenerSpec({
     ...(template.receive === undefined ? {} : { receive: template.receive }),
     ...(template.send === undefined ? {} : { send: template.send }),
@@ -69,13 +77,22 @@ export function compileListenerClass(Listener: WebSocketListenerClass): WebSocke
     return {
       spec: {
         ...spec,
-        handle: (data, context) => instance.onReceive(data as never, context.socket, dependenciesOf(context)),
-        onError: (error, context) => instance.onError?.(error, context.socket),
+        handle: (data, context) => instance.onReceive(data as never, socketOf(context), dependenciesOf(context)),
+        onError: (error, context) => instance.onError?.(error, socketOf(context)),
       },
       hooks: {
-        ...(hasAccept ? { accept: (context: AnyContext) => instance.accept!(context.socket, dependenciesOf(context)) } : {}),
-        onAccept: (context) => instance.onAccept?.(context.socket, dependenciesOf(context)),
-        onDisconnect: (context, close) => instance.onDisconnect?.(context.socket, close, dependenciesOf(context)),
+        ...(hasAccept
+          ? {
+              accept: async (context: AnyContext): Promise<AcceptInit> => {
+                await instance.onConnect?.(socketOf(context), dependenciesOf(context));
+                // onConnect may have refused or closed: then there is nothing to accept.
+                if (context.socket.lifecycle !== "connecting") return {};
+                return (await instance.accept?.(socketOf(context), dependenciesOf(context))) ?? {};
+              },
+            }
+          : {}),
+        onAccept: (context) => instance.onAccept?.(socketOf(context), dependenciesOf(context)),
+        onDisconnect: (context, close) => instance.onDisconnect?.(socketOf(context), close, dependenciesOf(context)),
       },
     };
   });

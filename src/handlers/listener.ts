@@ -4,8 +4,8 @@
  * is the pipeline: decode, call, encode, send — synchronous when the function is.
  */
 import { type LayerOptions, pickLayer } from "../app/layers.js";
-import { createDecoder, createEncoder, type DataOf, type FrameMode, type ReceiveKind } from "../codec/message-codec.js";
-import type { MessageSchema } from "../codec/schema.js";
+import { createDecoder, createEncoder, type DataOf, type FrameMode, type ReceiveKind, type ValueEncoding } from "../codec/message-codec.js";
+import { isMessageSchema, type MessageSchema } from "../codec/schema.js";
 import type { Dependencies } from "../dependencies/provide.js";
 import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
 import { type AnyContext, createContext, type HandlerContext } from "./context.js";
@@ -16,8 +16,10 @@ import type { WebSocketRoute } from "./websocket.js";
 export interface ListenerOptions<Path extends string, R extends ReceiveKind, D extends Dependencies>
   extends LayerOptions,
     SessionHooks<HandlerContext<Path, D>> {
-  /** What the handler receives: `"text"` (default), `"bytes"`, `"json"`, or a schema (effect Schema or any Standard Schema) the JSON must satisfy. */
+  /** What the handler receives: `"text"` (default), `"bytes"`, `"json"`, `"msgpack"`, a schema (effect Schema or any Standard Schema) the JSON must satisfy, or `{ msgpack: schema }`. */
   readonly receive?: R;
+  /** How replies that are not strings or bytes are encoded: `"json"` (default), or `"msgpack"` (binary frames; the default when `receive` is MessagePack). */
+  readonly encoding?: ValueEncoding;
   /** A schema replies are encoded through (effect Schema) or checked against (Standard Schema). */
   readonly send?: MessageSchema;
   /** The frame kind accepted: `"text"` (default; `"binary"` when `receive` is `"bytes"`). The other kind closes with 1003. */
@@ -90,6 +92,7 @@ export function compileListener(behaviorFor: (parent: HandlerParent) => Listener
 /** The per-message spec of a listener's options; built once per route. */
 export function listenerSpec(options: {
   readonly receive?: ReceiveKind;
+  readonly encoding?: ValueEncoding;
   readonly send?: MessageSchema;
   readonly receiveMode?: FrameMode;
   readonly sendMode?: FrameMode;
@@ -98,9 +101,10 @@ export function listenerSpec(options: {
   readonly handler: (data: never, context: never) => unknown;
 }): PipelineSpec<AnyContext> {
   const receive = options.receive ?? "text";
+  const msgpack = receive === "msgpack" || (typeof receive === "object" && receive !== null && "msgpack" in receive && !isMessageSchema(receive));
   return {
-    decode: createDecoder(receive, options.receiveMode ?? (receive === "bytes" ? "binary" : "text")),
-    encode: createEncoder(options.sendMode, options.send),
+    decode: createDecoder(receive, options.receiveMode ?? (receive === "bytes" || msgpack ? "binary" : "text")),
+    encode: createEncoder(options.sendMode, options.send, options.encoding ?? (msgpack ? "msgpack" : "json")),
     handle: options.handler as PipelineSpec<AnyContext>["handle"],
     onInvalid: (options.onInvalid ?? "close") as OnInvalid<AnyContext>,
     onError: options.onError as PipelineSpec<AnyContext>["onError"],

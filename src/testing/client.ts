@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { App } from "../app/app.js";
+import { decodeMsgpack, encodeMsgpack } from "../codec/msgpack.js";
 import { type MessageSchema, type SchemaOutput, validate } from "../codec/schema.js";
 import { WebSocketDisconnect } from "../connection/errors.js";
 import type { ClientWire, ClientWireListener } from "../transport/client-wire.js";
@@ -28,6 +29,8 @@ export interface ConnectOptions {
   readonly autoPong?: boolean;
   /** Give up on a handshake not answered within this time: the connection is dropped and `connect` rejects. Default 10 000 ms. */
   readonly handshakeTimeoutMs?: number;
+  /** Ask for permessage-deflate (TCP only; the memory transport does not compress). */
+  readonly perMessageDeflate?: boolean;
 }
 
 /** How a connection ended, as the client saw it. */
@@ -92,6 +95,20 @@ export class TestSocket {
 
   sendJson(value: unknown): void {
     this.#wire.send(JSON.stringify(value), false);
+  }
+
+  /** Send `value` as MessagePack in a binary frame. */
+  sendMsgpack(value: unknown): void {
+    this.#wire.send(encodeMsgpack(value), true);
+  }
+
+  /** The next message, a binary frame decoded from MessagePack. */
+  async receiveMsgpack(): Promise<unknown> {
+    const frame = await this.#inbox.take();
+    if (!frame.isBinary) throw new TypeError("Expected a binary MessagePack message, got text");
+    const decoded = decodeMsgpack(frame.data);
+    if (!decoded.ok) throw new TypeError("Received bytes are not valid MessagePack");
+    return decoded.value;
   }
 
   /** The next message: text as a string, binary as a Buffer. */
@@ -234,7 +251,12 @@ export function testClient(app: App, options: TestClientOptions = {}): TestClien
       ? async (path, connectOptions, listener) =>
           openWsClientWire(
             `${(await tcpBase()).replace(/^http/, "ws")}${path}`,
-            { headers: { ...connectOptions.headers }, subprotocols: connectOptions.subprotocols ?? [], autoPong: connectOptions.autoPong ?? true },
+            {
+              headers: { ...connectOptions.headers },
+              subprotocols: connectOptions.subprotocols ?? [],
+              autoPong: connectOptions.autoPong ?? true,
+              perMessageDeflate: connectOptions.perMessageDeflate ?? false,
+            },
             listener,
           )
       : async (path, connectOptions, listener) => {

@@ -28,4 +28,6 @@ export interface ClientHandshake {
   readonly subprotocols: readonly string[];
   /** Answer pings (default true). */
   readonly autoPong?: boolean;
+  /** Ask for permessage-deflate (TCP only). */
+  readonly perMessageDeflate?: boolean;
 }

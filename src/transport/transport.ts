@@ -13,10 +13,26 @@ export interface UpgradeRequest {
   readonly remotePort: number;
 }
 
+/** permessage-deflate (RFC 7692) settings, as `ws` takes them. */
+export interface DeflateOptions {
+  /** Messages smaller than this many bytes go uncompressed. `ws` default 1024. */
+  readonly threshold?: number;
+  /** Concurrent zlib operations. `ws` default 10. */
+  readonly concurrencyLimit?: number;
+  readonly serverNoContextTakeover?: boolean;
+  readonly clientNoContextTakeover?: boolean;
+  readonly serverMaxWindowBits?: number;
+  readonly clientMaxWindowBits?: number;
+  readonly zlibDeflateOptions?: Readonly<Record<string, unknown>>;
+  readonly zlibInflateOptions?: Readonly<Record<string, unknown>>;
+}
+
 /** What the server answers a handshake with when it accepts. */
 export interface AcceptOptions {
   readonly subprotocol: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
+  /** Offer permessage-deflate to a client that asks for it; `false`/undefined: never. Ignored by the memory transport. */
+  readonly compression?: DeflateOptions | false | undefined;
 }
 
 /** What the server answers a handshake with when it refuses. */

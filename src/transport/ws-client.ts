@@ -13,7 +13,7 @@ export function openWsClientWire(url: string, handshake: ClientHandshake, listen
   if (handshake.subprotocols.length > 0) headers["sec-websocket-protocol"] = handshake.subprotocols.join(", ");
   const ws = new WebSocket(url, {
     headers,
-    perMessageDeflate: false,
+    perMessageDeflate: handshake.perMessageDeflate ?? false,
     autoPong: handshake.autoPong ?? true,
     maxPayload: 0x7fffffff,
   });

@@ -9,6 +9,7 @@ import { handshakeProblem } from "./handshake.js";
 import { writeRawResponse } from "./raw-response.js";
 import type {
   AcceptOptions,
+  DeflateOptions,
   DenialResponse,
   TransportConnection,
   TransportLimits,
@@ -29,17 +30,27 @@ export function createWsUpgradeListener(
   limits: TransportLimits,
   onConnection: (connection: TransportConnection) => void,
 ): UpgradeListener {
-  const server = new WebSocketServer({
-    noServer: true,
-    clientTracking: false,
-    maxPayload: limits.maxPayload,
-    perMessageDeflate: false,
-    handleProtocols: (_offered, request) => acceptOptions.get(request)?.subprotocol ?? false,
-  });
-  server.on("headers", (headers, request) => {
-    const extra = acceptOptions.get(request)?.headers;
-    if (extra !== undefined) for (const [name, value] of Object.entries(extra)) headers.push(`${name}: ${value}`);
-  });
+  // One ws server per compression setting (ws negotiates permessage-deflate from its server's options).
+  const servers = new Map<DeflateOptions | false, WebSocketServer>();
+  const serverFor = (compression: DeflateOptions | false | undefined): WebSocketServer => {
+    const key = compression ?? false;
+    let server = servers.get(key);
+    if (server === undefined) {
+      server = new WebSocketServer({
+        noServer: true,
+        clientTracking: false,
+        maxPayload: limits.maxPayload,
+        perMessageDeflate: key === false ? false : { ...key },
+        handleProtocols: (_offered, request) => acceptOptions.get(request)?.subprotocol ?? false,
+      });
+      server.on("headers", (headers, request) => {
+        const extra = acceptOptions.get(request)?.headers;
+        if (extra !== undefined) for (const [name, value] of Object.entries(extra)) headers.push(`${name}: ${value}`);
+      });
+      servers.set(key, server);
+    }
+    return server;
+  };
 
   return (request, socket, head) => {
     const problem = handshakeProblem(request.method, request.headers);
@@ -47,7 +58,7 @@ export function createWsUpgradeListener(
       writeRawResponse(socket, { status: problem.status, headers: problem.headers, body: problem.message });
       return;
     }
-    const connection = new WsTransportConnection(server, request, socket, head, limits.maxPayload);
+    const connection = new WsTransportConnection(serverFor, request, socket, head, limits.maxPayload);
     onConnection(connection);
     connection.watch();
   };
@@ -117,13 +128,19 @@ class WsTransportConnection implements TransportConnection {
   #rawRequest: IncomingMessage | undefined;
   #socket: Duplex | undefined;
   #head: Buffer | undefined;
-  readonly #server: WebSocketServer;
+  readonly #serverFor: (compression: DeflateOptions | false | undefined) => WebSocketServer;
   readonly #maxEarlyBytes: number;
   /** Set while watching an unanswered handshake (see `watch`). */
   #early: { chunks: Buffer[]; bytes: number; onData: (chunk: Buffer) => void; onGone: () => void } | undefined;
 
-  constructor(server: WebSocketServer, request: IncomingMessage, socket: Duplex, head: Buffer, maxEarlyBytes: number) {
-    this.#server = server;
+  constructor(
+    serverFor: (compression: DeflateOptions | false | undefined) => WebSocketServer,
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    maxEarlyBytes: number,
+  ) {
+    this.#serverFor = serverFor;
     this.#maxEarlyBytes = maxEarlyBytes;
     this.#rawRequest = request;
     this.#socket = socket;
@@ -187,7 +204,7 @@ class WsTransportConnection implements TransportConnection {
     acceptOptions.set(request, options);
     // ws completes the upgrade synchronously when no verifyClient is set; it does not resume a
     // socket that was paused explicitly, so hand a watched one back flowing once ws listens.
-    this.#server.handleUpgrade(request, socket, head, (ws) => this.#adopt(ws));
+    this.#serverFor(options.compression).handleUpgrade(request, socket, head, (ws) => this.#adopt(ws));
     if (watched) socket.resume();
     this.#head = undefined;
     acceptOptions.delete(request);
