@@ -79,6 +79,8 @@ export {
 } from "./channels/index.js";
 export type {
   BacklogOptions,
+  BackendSettings,
+  BackendSink,
   BacklogStrategy,
   BroadcastOptions,
   ChannelBackend,

@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   type App,
   BacklogOverflowError,
+  type BackendSink,
+  type ChannelBackend,
+  type ChannelMessage,
   type ChannelSocket,
   type Channels,
   ChannelsClosedError,
@@ -476,4 +479,39 @@ describe("serialization once per publish", () => {
       await app.close({ timeoutMs: 5000 });
     }
   }, 120_000);
+});
+
+describe("replay seam against a backend whose live feed lags behind its history", () => {
+  test("messages the history held, arriving live afterwards, are not delivered twice", async () => {
+    const stored: ChannelMessage[] = [];
+    let sink: BackendSink | undefined;
+    const lagging: ChannelBackend = {
+      kind: "lagging",
+      attach: (attached) => {
+        sink = attached;
+        return () => (sink = undefined);
+      },
+      publish: (envelope, names) => {
+        for (const channel of names) stored.push({ ...envelope, channel, id: String(stored.length + 1) });
+        return Promise.resolve();
+      },
+      listen: () => Promise.resolve(),
+      unlisten: () => Promise.resolve(),
+      history: (channel, count) => Promise.resolve(stored.filter((m) => m.channel === channel).slice(-count)),
+      close: () => Promise.resolve(),
+    };
+    const channels = createChannels({ backend: lagging, history: 10 });
+    for (let i = 1; i <= 5; i++) await channels.publish(`m${i}`, "c");
+    const subscription = channels.subscribe("c", { history: 3 });
+    await subscription.ready;
+    // The live feed now delivers 4 and 5 (already in the history), then 6.
+    await channels.publish("m6", "c");
+    for (const message of stored.slice(3)) sink!.deliver(message);
+    const got: string[] = [];
+    for await (const payload of subscription) {
+      got.push(String(payload));
+      if (got.length === 4) break;
+    }
+    expect(got).toEqual(["m3", "m4", "m5", "m6"]);
+  });
 });

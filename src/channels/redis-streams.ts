@@ -16,7 +16,11 @@ import { decodeEnvelope, type Envelope, encodeEnvelope } from "./payload.js";
 import { closeRedis, connectRedis, type RedisConnectionOptions } from "./redis-connection.js";
 
 export interface RedisStreamsOptions extends RedisConnectionOptions {
-  /** Approximate bound of each channel's stream (`MAXLEN ~`). Default: the channels' `history`, at least 1. */
+  /**
+   * Approximate bound of each channel's stream (`MAXLEN ~`). It also bounds how far a process's
+   * reader may fall behind a burst of publishes before entries are trimmed under it. Default:
+   * the channels' `history`, at least 1 000.
+   */
   readonly maxLen?: number;
   /** Delete a channel's stream after this long without a publish (`PEXPIRE`). Default: never. */
   readonly expireAfterMs?: number;
@@ -76,7 +80,7 @@ class RedisStreamsBackend implements ChannelBackend {
 
   publish(envelope: Envelope, channels: readonly string[]): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("The Redis streams backend is closed"));
-    const maxLen = this.#options.maxLen ?? Math.max(1, this.#history);
+    const maxLen = this.#options.maxLen ?? Math.max(1000, this.#history);
     const entry = encodeEnvelope(envelope);
     const expire = this.#options.expireAfterMs;
     const writes: Promise<unknown>[] = [];

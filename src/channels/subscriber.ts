@@ -71,6 +71,8 @@ const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 export class Subscriber implements AsyncIterableIterator<Payload> {
   readonly #queue = new Queue<ChannelMessage>();
   readonly #held = new Map<string, ChannelMessage[]>();
+  /** Per replayed channel, the last id its history held: live messages up to it arriving late are duplicates. */
+  readonly #replayedUpTo = new Map<string, string>();
   readonly #backlog: BacklogOptions;
   readonly #events: SubscriberEvents;
   #waiter: { resolve: (message: ChannelMessage | undefined) => void; reject: (error: unknown) => void } | undefined;
@@ -105,6 +107,14 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
   /** A live message of one of its channels. */
   offer(message: ChannelMessage): void {
     if (this.#ended) return;
+    if (this.#replayedUpTo.size > 0 && message.id !== undefined) {
+      const upTo = this.#replayedUpTo.get(message.channel);
+      if (upTo !== undefined) {
+        if (compareIds(message.id, upTo) <= 0) return;
+        // Backends deliver each channel in order: past the seam, nothing older can come.
+        this.#replayedUpTo.delete(message.channel);
+      }
+    }
     const held = this.#held.get(message.channel);
     if (held === undefined) {
       this.#enqueue(message);
@@ -132,15 +142,21 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
       this.#enqueue(message);
       if (message.id !== undefined) last = message.id;
     }
+    let passed = false;
     for (const message of held ?? []) {
       if (last !== undefined && message.id !== undefined && compareIds(message.id, last) <= 0) continue;
+      passed = true;
       this.#enqueue(message);
     }
+    // The backend may still be delivering messages the history already had (its live feed lags
+    // behind the history read): remember where the history ended until the feed passes it.
+    if (last !== undefined && !passed) this.#replayedUpTo.set(channel, last);
   }
 
   /** Leave `channel`: what is queued or held of it is not delivered. */
   forget(channel: string): void {
     this.#held.delete(channel);
+    this.#replayedUpTo.delete(channel);
     this.#queue.filter((message) => message.channel !== channel);
   }
 
@@ -199,6 +215,7 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
     this.#error = error;
     this.#queue.clear();
     this.#held.clear();
+    this.#replayedUpTo.clear();
     const waiter = this.#waiter;
     this.#waiter = undefined;
     if (waiter !== undefined) {
