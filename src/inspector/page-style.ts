@@ -22,7 +22,7 @@ header .spacer { flex: 1; }
 .count b { font-variant-numeric: tabular-nums; margin-left: 4px; }
 .filters { display: flex; gap: 10px; align-items: center; margin-left: auto; color: var(--muted); font-size: 13px; }
 select { font: inherit; padding: 3px 6px; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--ink); }
-main { display: grid; grid-template-columns: minmax(0, 5fr) minmax(0, 7fr); gap: 16px; padding: 16px 20px; align-items: start; }
+main { display: grid; grid-template-columns: minmax(0, 11fr) minmax(0, 13fr); gap: 16px; padding: 16px 20px; align-items: start; }
 section { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; overflow: hidden; margin-bottom: 16px; }
 section h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .6px; color: var(--muted); margin: 0; padding: 10px 14px; border-bottom: 1px solid var(--line); display: flex; gap: 8px; align-items: baseline; }
 section h2 small { text-transform: none; letter-spacing: 0; font-weight: 400; }
@@ -42,7 +42,7 @@ tbody tr.selected { background: #eff6ff; box-shadow: inset 3px 0 0 var(--accent)
 .badge.closed { color: var(--closed); background: var(--closed-bg); }
 .code { font-weight: 600; font-variant-numeric: tabular-nums; }
 .code small { display: block; font-weight: 400; font-size: 11px; color: var(--muted); }
-td.wrap { white-space: normal; min-width: 8rem; }
+td.wrap { white-space: normal; min-width: 9rem; }
 .sub { color: var(--muted); font-size: 12px; margin-left: 6px; }
 .meaning { color: var(--muted); }
 .detail-head { padding: 12px 14px; border-bottom: 1px solid var(--line); }
