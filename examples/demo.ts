@@ -1,6 +1,7 @@
 /**
- * The demo behind `npm start`: the echo route, a JSON status route, and a page at `/` that talks
- * to the echo over a WebSocket from the browser. `PORT` (default 8000) and `HOST` (default
+ * The demo behind `npm start`: the echo route, a JSON status route, a page at `/` that talks
+ * to the echo over a WebSocket from the browser, and the inspector at `/_statewire` watching
+ * every connection (off when `NODE_ENV=production`). `PORT` (default 8000) and `HOST` (default
  * 127.0.0.1) choose where it listens.
  */
 import { createApp, get, html } from "../src/index.js";
@@ -27,12 +28,16 @@ document.getElementById("form").onsubmit = (event) => {
 };
 </script>`;
 
+const INSPECTOR_PATH = "/_statewire";
+
 export const app = createApp({
   routes: [echo, get("/", () => html(page)), get("/status", () => ({ connections: app.connectionCount }))],
+  inspector: { path: INSPECTOR_PATH },
 });
 
 if (isMain(import.meta.url)) {
   const address = await serve(app);
   console.log(`  echo:   ${address.url.replace(/^http/, "ws")}/ws`);
   console.log(`  page:   ${address.url}/`);
+  if (process.env.NODE_ENV !== "production") console.log(`  inspector: ${address.url}${INSPECTOR_PATH}`);
 }
