@@ -1,9 +1,11 @@
 /**
- * The low-level echo: `PORT=8000 npx tsx examples/echo.ts`, then send text to ws://127.0.0.1:8000/ws.
+ * The low-level echo (Starlette's `websocket_route`): `PORT=8000 npx tsx examples/echo.ts`, then
+ * send text to ws://127.0.0.1:8000/ws (`Echo: …`) or anything to ws://127.0.0.1:8000/echo.
  */
 import { createApp, websocket } from "../src/index.js";
 import { isMain, serve } from "./serve.js";
 
+/** Each text message M comes back as `Echo: M`; binary comes back as it is. */
 export const echo = websocket("/ws", async (socket) => {
   await socket.accept();
   for await (const message of socket) {
@@ -12,6 +14,15 @@ export const echo = websocket("/ws", async (socket) => {
   }
 });
 
-export const app = createApp({ routes: [echo] });
+/** The exact echo protocol-conformance suites (Autobahn and friends) drive: text as text, binary as binary, unchanged. */
+export const exactEcho = websocket("/echo", async (socket) => {
+  await socket.accept();
+  for await (const message of socket) {
+    if (typeof message === "string") await socket.sendText(message);
+    else await socket.sendBytes(message);
+  }
+});
+
+export const app = createApp({ routes: [echo, exactEcho] });
 
 if (isMain(import.meta.url)) await serve(app);
