@@ -1,0 +1,42 @@
+/**
+ * The seed tour: every pattern of the examples mounted on one server.
+ * `PORT=8123 npx tsx examples/tour.ts` prints `listening on http://127.0.0.1:8123` when ready
+ * (`HOST` chooses the interface, default 127.0.0.1; `INSPECTOR=1` serves the inspector at
+ * `/_statewire`). README.md's "Seed tour" lists each route next to the Python original it answers.
+ */
+import { createApp, get } from "../src/index.js";
+import { customAccept, secure } from "./accept.js";
+import { ChatEndpoint } from "./class-chat.js";
+import { chat } from "./controller.js";
+import { db, secured } from "./dependencies.js";
+import { echo, exactEcho } from "./echo.js";
+import { crash, errors } from "./errors.js";
+import { listenerBinary, listenerChat, listenerEcho, listenerSocket } from "./listeners.js";
+import { bytes, json, quit } from "./low-level.js";
+import { dataStream } from "./path-params.js";
+import { lobbyPage, room } from "./rooms.js";
+import { isMain, serve } from "./serve.js";
+import { notifications, progress, streamStats, time } from "./streams.js";
+
+/** The runtime's own counters over the tour's connections, and the streams' (counted in their generators). */
+const stats = get("/stats", () => {
+  const { open, accepted, closed, dependencies, errors } = app.stats();
+  return { open, accepted, closed, dependencies, streams: { ...streamStats }, errors };
+});
+
+export const app = createApp({
+  routes: [
+    echo, exactEcho, json, bytes, quit, errors, crash, customAccept, secure, // low level
+    listenerEcho, listenerChat, listenerBinary, listenerSocket, // listeners
+    secured, db, // dependencies
+    time, progress, notifications, // streams
+    ChatEndpoint, // class-based
+    dataStream, room, chat, // path parameters, rooms, one controller for WS and HTTP
+    stats, lobbyPage,
+  ],
+  // Protocol-conformance suites (Autobahn) echo messages of up to 16 MiB on /echo; the default is 1 MiB.
+  maxPayload: 16 * 1024 * 1024,
+  ...(process.env.INSPECTOR === "1" ? { inspector: { path: "/_statewire" } } : {}),
+});
+
+if (isMain(import.meta.url)) await serve(app);
