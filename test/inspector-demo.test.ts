@@ -28,3 +28,20 @@ test("npm start prints the inspector's URL, and the inspector serves its page an
   });
   expect(hello).toMatchObject({ type: "hello", payloads: false });
 });
+
+test("examples/tour.ts serves the inspector at /_statewire with INSPECTOR=1, and not without", async () => {
+  const on = await startServer({ args: ["examples/tour.ts"], env: { INSPECTOR: "1", NODE_ENV: "development" } }, 30_000);
+  try {
+    const page = await fetch(`${on.httpBase}/_statewire`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<svg[^>]+class="machine"/);
+  } finally {
+    await on.stop();
+  }
+  const off = await startServer({ args: ["examples/tour.ts"], env: { INSPECTOR: "0", NODE_ENV: "development" } }, 30_000);
+  try {
+    expect((await fetch(`${off.httpBase}/_statewire`)).status).toBe(404);
+  } finally {
+    await off.stop();
+  }
+}, 70_000);
