@@ -206,10 +206,7 @@ export class InspectionHub implements ConnectionObserver {
     if (connection === undefined) return;
     connection.messagesIn++;
     connection.bytesIn += size;
-    this.#record(
-      connection,
-      this.payloads ? { kind: "in", size, binary: isBinary, preview: previewOf(data, isBinary) } : { kind: "in", size, binary: isBinary },
-    );
+    this.#frame(connection, "in", size, isBinary, data);
   }
 
   messageOut(id: number, size: number, isBinary: boolean, data: string | Uint8Array): void {
@@ -217,10 +214,17 @@ export class InspectionHub implements ConnectionObserver {
     if (connection === undefined) return;
     connection.messagesOut++;
     connection.bytesOut += size;
-    this.#record(
-      connection,
-      this.payloads ? { kind: "out", size, binary: isBinary, preview: previewOf(data, isBinary) } : { kind: "out", size, binary: isBinary },
+    this.#frame(connection, "out", size, isBinary, data);
+  }
+
+  /** The per-frame entry, built in one object: this runs for every message while the inspector is on. */
+  #frame(connection: TrackedConnection, kind: "in" | "out", size: number, binary: boolean, data: string | Uint8Array): void {
+    const seq = ++this.#seq;
+    connection.timeline.push(
+      this.payloads ? { seq, at: Date.now(), kind, size, binary, preview: previewOf(data, binary) } : { seq, at: Date.now(), kind, size, binary },
     );
+    connection.version = seq;
+    if (!this.#dirty) this.#touch();
   }
 
   messageDropped(id: number, size: number): void {
