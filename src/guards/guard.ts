@@ -8,6 +8,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { HandshakeDenied } from "../connection/errors.js";
 import type { AnySocket, ClientAddress } from "../connection/socket.js";
+import { SocketView } from "../handlers/context.js";
 
 export interface GuardContext {
   /** The connection's socket, not yet accepted. */
@@ -23,14 +24,8 @@ export interface GuardContext {
 
 export type Guard = (context: GuardContext, next: () => Promise<void>) => unknown;
 
-class Context implements GuardContext {
-  constructor(readonly socket: AnySocket) {}
-  get params(): object {
-    return this.socket.params;
-  }
-  get query(): Readonly<Record<string, string>> {
-    return this.socket.query;
-  }
+/** A guard sees more of the handshake than a handler context does: headers, cookies, client, state. */
+class GuardView extends SocketView implements GuardContext {
   get headers(): IncomingHttpHeaders {
     return this.socket.headers;
   }
@@ -51,7 +46,7 @@ class Context implements GuardContext {
  */
 export function composeGuards(guards: readonly Guard[]): (socket: AnySocket) => Promise<void> {
   return async (socket) => {
-    const context = new Context(socket);
+    const context = new GuardView(socket);
     let reached = -1;
     const run = async (index: number): Promise<void> => {
       if (index <= reached) throw new Error("A guard called next() more than once");

@@ -24,7 +24,8 @@ export interface AnyContext {
   readonly signal: AbortSignal;
 }
 
-class Context implements AnyContext {
+/** What every context shows of its socket; dependencies are assigned onto it by name, so it stays this small. */
+export class SocketView implements AnyContext {
   constructor(readonly socket: AnySocket) {}
   get params(): object {
     return this.socket.params;
@@ -39,5 +40,5 @@ class Context implements AnyContext {
 
 /** The context for one connection; dependency names were checked against the reserved ones when the app was created. */
 export function createContext(socket: AnySocket, dependencies: Readonly<Record<string, unknown>>): AnyContext {
-  return Object.assign(new Context(socket), dependencies);
+  return Object.assign(new SocketView(socket), dependencies);
 }
