@@ -15,6 +15,8 @@ export interface RedisConnectionOptions {
   readonly keyPrefix?: string;
   /** Longest wait between two reconnection attempts. Default 1 000 ms. */
   readonly maxReconnectDelayMs?: number;
+  /** Told about connection errors (they are retried; by default they are not reported). */
+  readonly onError?: (error: unknown) => void;
 }
 
 /** A connection with the reconnect policy the backends rely on. */
@@ -33,7 +35,7 @@ export function connectRedis(options: RedisConnectionOptions, name: string): Red
   // ioredis types `replyMapping` as possibly undefined in its options but not in its constructor (exactOptionalPropertyTypes).
   const redis = new Redis(options.url ?? "redis://127.0.0.1:6379", settings as Omit<RedisOptions, "replyMapping">);
   // Connection errors are retried by the strategy above; without a listener ioredis would print them.
-  redis.on("error", () => {});
+  redis.on("error", options.onError ?? (() => {}));
   return redis;
 }
 

@@ -140,8 +140,9 @@ class RedisStreamsBackend implements ChannelBackend {
       try {
         reply = (await this.#reader.xreadBuffer("COUNT", readCount, "BLOCK", blockMs, "STREAMS", ...keys, ...ids)) as StreamReply;
         failures = 0;
-      } catch {
+      } catch (error) {
         if (this.#closed) return;
+        this.#options.onError?.(error);
         // The connection is being re-established; ioredis retries on its own, we only pace ourselves.
         await sleep(Math.min(1000, 50 * 2 ** failures++));
         continue;
