@@ -54,6 +54,30 @@ export const notifications = websocketStream("/notifications", async function* (
   }
 });
 
-export const app = createApp({ routes: [time, progress, notifications] });
+/**
+ * A stream that listens too (Litestar's `send_websocket_stream` beside a listener): a countdown
+ * pushed every `interval` ms, which the client can `reset` or `stop` with messages.
+ */
+export const countdown = websocketStream("/countdown", {
+  closeOnEnd: { code: 1000, reason: "liftoff" },
+  stream: async function* ({ query, signal, socket }) {
+    const interval = Math.max(10, Number(query.interval ?? 200) || 200);
+    const state = socket.state as { remaining?: number };
+    state.remaining = Number(query.from ?? 5) || 5;
+    while (state.remaining > 0) {
+      yield { remaining: state.remaining };
+      state.remaining--;
+      await sleep(interval, undefined, { signal });
+    }
+  },
+  onMessage: (text, { socket }) => {
+    const state = socket.state as { remaining?: number };
+    if (text === "reset") state.remaining = 5;
+    if (text === "stop") state.remaining = 0;
+    return { ack: text };
+  },
+});
+
+export const app = createApp({ routes: [time, progress, notifications, countdown] });
 
 if (isMain(import.meta.url)) await serve(app);

@@ -84,6 +84,20 @@ describe.each(["memory", "tcp"] as const)("examples over %s", (transport) => {
       expect(await progress.receiveJson()).toMatchObject({ status: "processing", progress: i / 100 });
     }
     expect((await progress.closed).code).toBe(1000);
+
+    const countdown = await client(streamsApp).connect("/countdown?from=3&interval=30");
+    expect(await countdown.receiveJson()).toEqual({ remaining: 3 });
+    countdown.sendText("stop");
+    // The stream listens while it pushes: the ack comes, and the countdown ends early.
+    const rest: unknown[] = [];
+    for (;;) {
+      const next = await countdown.receiveJson().catch(() => undefined);
+      if (next === undefined) break;
+      rest.push(next);
+    }
+    expect(rest).toContainEqual({ ack: "stop" });
+    expect(rest.filter((value) => (value as { remaining?: number }).remaining !== undefined).length).toBeLessThan(2);
+    expect(await countdown.closed).toMatchObject({ code: 1000, reason: "liftoff" });
   });
 
   test("class-based.ts: a room where each message reaches the others and the sender once", async () => {
