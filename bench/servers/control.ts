@@ -1,5 +1,5 @@
 import { readdirSync, writeFileSync } from "node:fs";
-import { findSourceMap } from "node:module";
+import { createRequire, findSourceMap } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -19,11 +19,33 @@ export interface ServerStats {
   readonly at: number;
   /** `process.hrtime` in µs: the monotonic clock V8's CPU profiles are stamped with. */
   readonly monoUs: number;
+  /** Whether `ws` loaded the native `bufferutil` (off with WS_NO_BUFFER_UTIL=1). */
+  readonly bufferutil: boolean;
+}
+
+/** The answer to `broadcast`: when the server began sending, and when its send call returned. */
+export interface BroadcastReply {
+  readonly type: "broadcast";
+  readonly id: number;
+  readonly ok: boolean;
+  readonly error?: string;
+  /** `process.hrtime` in µs, the clock every process of the machine shares. */
+  readonly startUs: number;
+  /** After the synchronous send loop returned (or the publish promise settled). */
+  readonly returnedUs: number;
 }
 
 export type ServerCommand =
   | { readonly type: "stats"; readonly id: number; readonly gc?: boolean }
+  | { readonly type: "broadcast"; readonly id: number; readonly payload: string }
   | { readonly type: "exit"; readonly id: number };
+
+/** What a fan-out server adds: how many subscribers are ready, and the broadcast itself. */
+export interface FanoutHooks {
+  readonly broadcast: (payload: string) => void | Promise<unknown>;
+  /** Cleanup before the process exits (awaited at most 2 s). */
+  readonly close?: () => Promise<unknown>;
+}
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -50,13 +72,21 @@ function dumpSourceMaps(file: string): void {
   writeFileSync(file, JSON.stringify(maps));
 }
 
+const require = createRequire(import.meta.url);
+/** `ws` requires `bufferutil` when it loads (unless WS_NO_BUFFER_UTIL is set). */
+const bufferutilLoaded = (): boolean => Object.keys(require.cache).some((key) => key.includes(`${path.sep}bufferutil${path.sep}`));
+const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
 function collect(): void {
   if (gc === undefined) return;
   for (let i = 0; i < 4; i++) gc();
 }
 
-/** Announce the port and serve control commands; `connections` reports the live count. */
-export function serveControl(port: number, connections: () => number): void {
+/**
+ * Announce the port and serve control commands; `connections` reports the live count (for a
+ * fan-out server: the subscribers ready to receive a broadcast).
+ */
+export function serveControl(port: number, connections: () => number, fanout?: FanoutHooks): void {
   console.log(JSON.stringify({ ready: true, port, pid: process.pid }));
   if (process.send === undefined) return; // started by hand: nothing to answer
   process.on("message", (raw: unknown) => {
@@ -70,13 +100,35 @@ export function serveControl(port: number, connections: () => number): void {
         mem: process.memoryUsage(),
         connections: connections(),
         at: performance.now(),
-        monoUs: Number(process.hrtime.bigint() / 1000n),
+        monoUs: monoUs(),
+        bufferutil: bufferutilLoaded(),
       };
       process.send?.(reply);
+    } else if (command.type === "broadcast") {
+      const answer = (ok: boolean, startUs: number, error?: string): void => {
+        const reply: BroadcastReply = { type: "broadcast", id: command.id, ok, startUs, returnedUs: monoUs(), ...(error === undefined ? {} : { error }) };
+        process.send?.(reply);
+      };
+      const fail = (startUs: number, error: unknown): void => answer(false, startUs, error instanceof Error ? error.message : String(error));
+      if (fanout === undefined) return fail(monoUs(), new Error("not a fan-out server"));
+      const startUs = monoUs();
+      try {
+        const result = fanout.broadcast(command.payload);
+        if (result instanceof Promise) result.then(() => answer(true, startUs), (error: unknown) => fail(startUs, error));
+        else answer(true, startUs);
+      } catch (error) {
+        fail(startUs, error);
+      }
     } else if (command.type === "exit") {
       const mapsFile = process.env.BENCH_SOURCE_MAPS_OUT;
       if (mapsFile !== undefined && mapsFile !== "") dumpSourceMaps(mapsFile);
-      process.exit(0);
+      const close = fanout?.close;
+      if (close === undefined) process.exit(0);
+      const timer = setTimeout(() => process.exit(0), 2000);
+      close().finally(() => {
+        clearTimeout(timer);
+        process.exit(0);
+      });
     }
   });
   // The orchestrator went away (crash, kill): do not linger.

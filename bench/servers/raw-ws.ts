@@ -8,10 +8,13 @@
  * - `string`: decoded to a string and sent as a string — what statewire's echo does
  *   (`for await` yields strings, `sendText` takes one);
  * - `string-buffer`: decoded, then re-encoded with `Buffer.from` before `ws.send`.
+ *
+ * ROLE=fanout: every client is kept in a Set, and a broadcast is the loop from `ws`'s README
+ * over them, sending one Buffer encoded once.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { WebSocketServer } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
 import { serveControl } from "./control.js";
 
 const mode = process.env.ECHO_MODE ?? "buffer";
@@ -19,9 +22,15 @@ if (mode !== "buffer" && mode !== "string" && mode !== "string-buffer") throw ne
 
 const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
 let live = 0;
+const fanout = process.env.ROLE === "fanout";
+const clients = new Set<WebSocket>();
 
 wss.on("connection", (ws) => {
   live++;
+  if (fanout) {
+    clients.add(ws);
+    ws.on("close", () => clients.delete(ws));
+  }
   ws.on("message", (data, isBinary) => {
     if (isBinary || mode === "buffer") ws.send(data as Buffer, { binary: isBinary });
     else if (mode === "string") ws.send((data as Buffer).toString("utf8"), { binary: false });
@@ -40,5 +49,12 @@ server.on("upgrade", (request, socket, head) => {
 });
 
 server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
-  serveControl((server.address() as AddressInfo).port, () => live);
+  const port = (server.address() as AddressInfo).port;
+  if (!fanout) return serveControl(port, () => live);
+  serveControl(port, () => clients.size, {
+    broadcast: (payload) => {
+      const data = Buffer.from(payload);
+      for (const client of clients) if (client.readyState === WebSocket.OPEN) client.send(data, { binary: false });
+    },
+  });
 });

@@ -1,19 +1,31 @@
 /**
- * statewire's low-level echo (the route from the README / examples, without the "Echo: " prefix
- * so both servers answer the same bytes).
+ * statewire's echo servers (the routes from the README / examples, without the "Echo: " prefix
+ * so every server answers the same bytes), one per process, on `/ws`:
+ * - HANDLER=websocket (default): the low-level handler, `for await` + `sendText`;
+ * - HANDLER=listener: `websocketListener("/ws", (text) => text)`;
+ * - HANDLER=json: a listener whose messages are JSON validated by an effect schema
+ *   (`{ data: string }`), answered with the decoded value (encoded back to JSON).
  * `node --import tsx bench/servers/statewire-echo.ts` (PORT=0 by default, 127.0.0.1 only).
  */
+import { Schema } from "effect";
 import { createApp, websocket, websocketListener } from "../../src/index.js";
 import { serveControl } from "./control.js";
 
-// HANDLER=listener serves the same echo as a listener (data in, value out).
+const Message = Schema.Struct({ data: Schema.String });
+
+const handler = process.env.HANDLER ?? "websocket";
 const route =
-  process.env.HANDLER === "listener"
+  handler === "listener"
     ? websocketListener("/ws", (text) => text)
-    : websocket("/ws", async (socket) => {
-        await socket.accept();
-        for await (const m of socket) await socket.sendText(m as string);
-      });
+    : handler === "json"
+      ? websocketListener("/ws", { receive: Message, handler: (message) => message })
+      : handler === "websocket"
+        ? websocket("/ws", async (socket) => {
+            await socket.accept();
+            for await (const m of socket) await socket.sendText(m as string);
+          })
+        : undefined;
+if (route === undefined) throw new Error(`unknown HANDLER ${handler}: websocket, listener or json`);
 
 const app = createApp({ routes: [route] });
 

@@ -1,0 +1,829 @@
+/**
+ * `npm run bench`: statewire side by side with raw `ws` and socket.io, in one run.
+ *
+ *   npm run bench                 # full: < 5 minutes on 2 cores
+ *   npm run bench -- --quick      # ≈ 30 s: one round, shorter windows, 2,000 idle connections, fan-out to 1,000
+ *   npm run bench -- --phases=echo,handshake   # a subset (echo, handshake, idle, fanout); nothing saved
+ *
+ * Servers (each its own process, pinned to core 0 with `taskset`): raw `ws` echo, statewire's
+ * low-level echo (`websocket()`), its listener echo (text, and JSON validated by an effect
+ * schema), socket.io echo; for fan-out: a loop over raw `ws` clients, statewire's channels
+ * (`createChannels`, memory and Redis backends) and a loop over its sockets, socket.io rooms.
+ * Every server uses `bufferutil` as statewire ships it; the full run adds 4 KiB echo without it
+ * (WS_NO_BUFFER_UTIL=1) for raw `ws` and statewire.
+ *
+ * Load generators (`loadgen.ts`, core 1) are separate processes writing pre-masked frames to
+ * `net` sockets; the `ws` client and `socket.io-client` only check that each server answers
+ * right before it is measured. 127.0.0.0/8 only: connections come from many 127.0.x.y source
+ * addresses (ports never run out; handshake runs start free of old TIME_WAIT entries).
+ *
+ * Phases, each interleaving the servers (A B C A B C …), medians of the rounds:
+ * - echo: 100 connections, 16 messages in flight each, 64 B and 4 KiB: messages/s, round-trip
+ *   p50 / p99 (timed in the load generator, send → echo), server CPU per message;
+ * - handshake: 50 connections in flight, each opened and closed again (close frame, TCP gone);
+ * - idle: 10,000 idle connections (fresh servers with --expose-gc): RSS and heap per connection
+ *   after GC, minus the server's baseline;
+ * - fanout: one message to 1,000 then 10,000 subscribers (two client processes): time from the
+ *   publish call until the last subscriber has it (monotonic clock shared by all processes).
+ *
+ * Output: the table on stdout, `bench/results/latest.{json,md,svg}` plus a dated JSON copy
+ * (`--quick`: `bench/results/quick.{json,md,svg}`). Every child is killed on exit or error.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect as tcpConnect } from "node:net";
+import { cpus, loadavg } from "node:os";
+import path from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { WebSocket } from "ws";
+import { io as socketIoClient } from "socket.io-client";
+import { renderChart } from "./lib/chart.js";
+import {
+  BENCH,
+  cpuUs,
+  guardChildren,
+  hasTaskset,
+  killAll,
+  loadCommand,
+  median,
+  pin,
+  ROOT,
+  serverBroadcast,
+  serverStats,
+  sleep,
+  type StartedServer,
+  startLoadgen,
+  startServer,
+  stopServer,
+  withTimeout,
+} from "./lib/procs.js";
+import { type BenchResults, type EchoRow, type FanoutRow, type HandshakeRow, type IdleRow, type ServerInfo, type Target, renderMarkdown, renderTable } from "./lib/report.js";
+import { echoPayload, type FanoutReport, type PayloadKind, type Protocol } from "./loadgen.js";
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes("--quick");
+const phasesArg = argv.find((arg) => arg.startsWith("--phases="))?.slice("--phases=".length);
+const PHASES = new Set(phasesArg === undefined ? ["echo", "handshake", "idle", "fanout"] : phasesArg.split(","));
+const serversArg = argv.find((arg) => arg.startsWith("--servers="))?.slice("--servers=".length);
+const SAVE = phasesArg === undefined && serversArg === undefined && !argv.includes("--no-save");
+
+const CONFIG = QUICK
+  ? { rounds: 1, warmupMs: 300, measureMs: 800, handshakeRounds: 1, handshakeMs: 800, idleConnections: 2000, fanoutSizes: [1000], broadcasts: 3, noBufferutil: false }
+  : { rounds: 3, warmupMs: 600, measureMs: 1500, handshakeRounds: 3, handshakeMs: 1500, idleConnections: 10_000, fanoutSizes: [1000, 10_000], broadcasts: 5, noBufferutil: true };
+const CONNECTIONS = 100;
+const WINDOW = 16;
+const SIZES = [64, 4096] as const;
+const HANDSHAKE_CONCURRENCY = 50;
+const IDLE_WARM = 20;
+const FANOUT_PAYLOAD = 64;
+const SERVER_CORE = 0;
+const LOAD_CORE = 1;
+const DEADLINE_MS = QUICK ? 90_000 : 290_000;
+
+guardChildren("bench", DEADLINE_MS);
+
+// ---- servers ----------------------------------------------------------------------------------
+
+interface EchoServer extends ServerInfo {
+  readonly script: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly path: string;
+  readonly protocol: Protocol;
+  readonly payload: PayloadKind;
+  /** Sizes this server is measured at. */
+  readonly sizes: readonly number[];
+  /** Also in the handshake and idle phases. */
+  readonly connections: boolean;
+}
+
+const script = (name: string): string => path.join(BENCH, "servers", name);
+const NO_BU = { WS_NO_BUFFER_UTIL: "1" } as const;
+const SIO_PATH = "/socket.io/?EIO=4&transport=websocket";
+
+const ALL_ECHO_SERVERS: readonly EchoServer[] = [
+  { key: "raw", label: "raw ws", family: "raw", bufferutil: true, reference: "raw", script: script("raw-ws.ts"), env: {}, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: true },
+  { key: "sw-websocket", label: "statewire low-level", family: "statewire", bufferutil: true, reference: "raw", script: script("statewire-echo.ts"), env: { HANDLER: "websocket" }, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: true },
+  { key: "sw-listener", label: "statewire listener", family: "statewire", bufferutil: true, reference: "raw", script: script("statewire-echo.ts"), env: { HANDLER: "listener" }, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: true },
+  { key: "sw-json", label: "statewire listener, JSON + schema", family: "statewire", bufferutil: true, reference: "raw", script: script("statewire-echo.ts"), env: { HANDLER: "json" }, path: "/ws", protocol: "ws", payload: "json", sizes: SIZES, connections: false },
+  { key: "socketio", label: "socket.io", family: "socketio", bufferutil: true, reference: "raw", script: script("socketio.ts"), env: {}, path: SIO_PATH, protocol: "socketio", payload: "text", sizes: SIZES, connections: true },
+  ...(CONFIG.noBufferutil
+    ? ([
+        { key: "raw-nobu", label: "raw ws, no bufferutil", family: "raw", bufferutil: false, reference: "raw-nobu", script: script("raw-ws.ts"), env: NO_BU, path: "/ws", protocol: "ws", payload: "text", sizes: [4096], connections: false },
+        { key: "sw-websocket-nobu", label: "statewire low-level, no bufferutil", family: "statewire", bufferutil: false, reference: "raw-nobu", script: script("statewire-echo.ts"), env: { HANDLER: "websocket", ...NO_BU }, path: "/ws", protocol: "ws", payload: "text", sizes: [4096], connections: false },
+        { key: "sw-listener-nobu", label: "statewire listener, no bufferutil", family: "statewire", bufferutil: false, reference: "raw-nobu", script: script("statewire-echo.ts"), env: { HANDLER: "listener", ...NO_BU }, path: "/ws", protocol: "ws", payload: "text", sizes: [4096], connections: false },
+      ] satisfies EchoServer[])
+    : []),
+];
+
+/** `--servers=raw,sw-listener`: only those (raw ws always, for the ratios). */
+const chosen = (key: string): boolean => serversArg === undefined || key === "raw" || key === "fan-raw" || serversArg.split(",").includes(key);
+const ECHO_SERVERS = ALL_ECHO_SERVERS.filter((server) => chosen(server.key));
+
+interface FanoutServer extends ServerInfo {
+  readonly script: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly path: string;
+  readonly protocol: Protocol;
+}
+
+const CHANNELS_AVAILABLE = existsSync(path.join(ROOT, "src/channels/index.ts")) && /export \{ createChannels \}/.test(readFileSync(path.join(ROOT, "src/channels/index.ts"), "utf8"));
+
+async function redisAvailable(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: "127.0.0.1", port: 6379 });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once("error", () => done(false));
+    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.once("data", (chunk: Buffer) => done(chunk.toString().startsWith("+PONG")));
+  });
+}
+
+function fanoutServers(redis: boolean): FanoutServer[] {
+  const statewire = (key: string, label: string, broadcast: string): FanoutServer => ({
+    key,
+    label,
+    family: "statewire",
+    bufferutil: true,
+    reference: "fan-raw",
+    script: script("statewire-fanout.ts"),
+    env: { BROADCAST: broadcast },
+    path: "/ws",
+    protocol: "ws",
+  });
+  const all: FanoutServer[] = [
+    { key: "fan-raw", label: "raw ws, loop over clients", family: "raw", bufferutil: true, reference: "fan-raw", script: script("raw-ws.ts"), env: { ROLE: "fanout" }, path: "/ws", protocol: "ws" },
+    ...(CHANNELS_AVAILABLE ? [statewire("fan-sw-channels", "statewire channels (memory)", "channels-memory")] : []),
+    ...(CHANNELS_AVAILABLE && redis ? [statewire("fan-sw-redis", "statewire channels (Redis pub/sub)", "channels-redis")] : []),
+    statewire("fan-sw-loop", "statewire, loop over its sockets", "loop"),
+    { key: "fan-socketio", label: "socket.io room", family: "socketio", bufferutil: true, reference: "fan-raw", script: script("socketio.ts"), env: { ROLE: "fanout" }, path: SIO_PATH, protocol: "socketio" },
+  ];
+  return all.filter((server) => chosen(server.key));
+}
+
+// ---- source addresses -------------------------------------------------------------------------
+
+// 127.0.B.1–250 with a random starting block per run: a later run never meets this one's TIME_WAITs.
+let addressBlock = 16 + Math.floor(Math.random() * 200);
+let addressHost = 1;
+/** `count` source addresses nobody in this run used before. */
+function freshAddresses(count: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    if (addressHost > 250) {
+      addressHost = 1;
+      addressBlock = addressBlock >= 250 ? 16 : addressBlock + 1;
+    }
+    out.push(`127.0.${addressBlock}.${addressHost++}`);
+  }
+  return out;
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+const fmt = (value: number, digits = 0): string =>
+  Number.isFinite(value) ? value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "–";
+const log = (line: string): void => console.log(line);
+
+/** Busy and total jiffies per core from /proc/stat (undefined off Linux). */
+function coreTimes(): { busy: number; total: number }[] | undefined {
+  if (!existsSync("/proc/stat")) return undefined;
+  const cores: { busy: number; total: number }[] = [];
+  for (const line of readFileSync("/proc/stat", "utf8").split("\n")) {
+    const match = /^cpu(\d+) (.*)$/.exec(line);
+    if (match === null) continue;
+    const fields = match[2]!.trim().split(/\s+/).map(Number);
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    cores[Number(match[1])] = { busy: total - idle, total };
+  }
+  return cores;
+}
+function coreBusy(a: ReturnType<typeof coreTimes>, b: ReturnType<typeof coreTimes>, core: number): number {
+  if (a?.[core] === undefined || b?.[core] === undefined) return Number.NaN;
+  const total = b[core].total - a[core].total;
+  return total === 0 ? Number.NaN : (b[core].busy - a[core].busy) / total;
+}
+
+// ---- other work on the machine ------------------------------------------------------------------
+
+/** Other work (cores busy while ours are idle) above which a measurement waits; runs disturbed more are retried. */
+const QUIET_LIMIT = 0.35;
+const DISTURBED = 0.5;
+const quietness = { budgetMs: QUICK ? 3000 : 30_000, waitedMs: 0, retries: 0, retryBudget: QUICK ? 1 : 6 };
+
+/** Cores busy over `ms`, all processes (ours are idle when this is called). */
+async function machineBusy(ms = 150): Promise<number> {
+  const a = coreTimes();
+  await sleep(ms);
+  const b = coreTimes();
+  let busy = 0;
+  for (let core = 0; core < (a?.length ?? 0); core++) busy += coreBusy(a, b, core) || 0;
+  return busy;
+}
+
+/** Before a measurement: wait, up to 3 s and within the run's budget, until other work is light. */
+async function quiet(): Promise<void> {
+  const start = performance.now();
+  const until = start + Math.min(3000, quietness.budgetMs);
+  while ((await machineBusy()) > QUIET_LIMIT && performance.now() < until) await sleep(200);
+  const waited = performance.now() - start;
+  quietness.budgetMs = Math.max(0, quietness.budgetMs - waited);
+  quietness.waitedMs += waited;
+}
+
+/** Run `measure` after `quiet()`; once more if other work disturbed it (`load` > DISTURBED), keeping the less disturbed run. */
+async function measured<T>(measure: () => Promise<T>, load: (result: T) => number, what: string): Promise<T> {
+  await quiet();
+  const first = await measure();
+  if (!(load(first) > DISTURBED) || quietness.retryBudget <= 0) return first;
+  quietness.retryBudget--;
+  quietness.retries++;
+  log(`    (${what}: other work took ${fmt(load(first) * 100)}% of a core, measuring again)`);
+  await quiet();
+  const second = await measure();
+  return load(second) < load(first) ? second : first;
+}
+
+/** Start servers in parallel on any core (they compile faster), then pin each to the server core. */
+async function startAll<T extends { key: string; label: string; script: string; env: Readonly<Record<string, string>> }>(
+  servers: readonly T[],
+  nodeArgs: readonly string[] = [],
+): Promise<Map<string, StartedServer>> {
+  const started = await Promise.all(
+    servers.map(async (server) => [server.key, await startServer(server.label, server.script, undefined, { env: server.env, nodeArgs })] as const),
+  );
+  for (const [, { child }] of started) pin(child.pid, SERVER_CORE);
+  return new Map(started);
+}
+
+async function stopAll(started: Map<string, StartedServer>): Promise<void> {
+  await Promise.all([...started.values()].map(({ child }) => stopServer(child)));
+}
+
+// ---- correctness checks (the real clients) ---------------------------------------------------------
+
+function wsEcho(port: number, urlPath: string, message: string): Promise<string> {
+  return withTimeout(
+    new Promise<string>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}${urlPath}`);
+      ws.once("open", () => ws.send(message));
+      ws.once("message", (data) => {
+        resolve(String(data));
+        ws.close();
+      });
+      ws.once("error", reject);
+      ws.once("close", (code) => reject(new Error(`closed ${code} before answering`)));
+    }),
+    5000,
+    "ws client echo",
+  );
+}
+
+function socketIoEcho(port: number, message: string): Promise<string> {
+  return withTimeout(
+    new Promise<string>((resolve, reject) => {
+      const client = socketIoClient(`http://127.0.0.1:${port}`, { transports: ["websocket"], reconnection: false });
+      client.once("connect", () => client.emit("echo", message));
+      client.once("echo", (answer: string) => {
+        resolve(answer);
+        client.close();
+      });
+      client.once("connect_error", reject);
+    }),
+    5000,
+    "socket.io-client echo",
+  );
+}
+
+async function checkEcho(server: EchoServer, port: number): Promise<void> {
+  for (const size of server.sizes) {
+    if (server.protocol === "socketio") {
+      const message = "x".repeat(size);
+      if ((await socketIoEcho(port, message)) !== message) throw new Error(`${server.label}: socket.io-client echo differs`);
+    } else {
+      const message = echoPayload(size, server.payload, "ws").toString();
+      if ((await wsEcho(port, server.path, message)) !== message) throw new Error(`${server.label}: ws client echo differs at ${size} B`);
+    }
+  }
+}
+
+/** Two real clients subscribe, one broadcast must reach both. */
+async function checkFanout(server: FanoutServer, started: StartedServer): Promise<void> {
+  const received: Promise<string>[] = [];
+  const closers: (() => void)[] = [];
+  for (let i = 0; i < 2; i++) {
+    if (server.protocol === "socketio") {
+      const client = socketIoClient(`http://127.0.0.1:${started.port}`, { transports: ["websocket"], reconnection: false });
+      received.push(new Promise((resolve) => client.once("b", (data: string) => resolve(data))));
+      closers.push(() => client.close());
+    } else {
+      const ws = new WebSocket(`ws://127.0.0.1:${started.port}${server.path}`);
+      ws.on("error", () => {});
+      received.push(new Promise((resolve) => ws.once("message", (data) => resolve(String(data)))));
+      closers.push(() => ws.close());
+    }
+  }
+  try {
+    await waitForSubscribers(started.child, 2, 5000);
+    await serverBroadcast(started.child, "B:0:check");
+    const answers = await withTimeout(Promise.all(received), 5000, `${server.label}: broadcast check`);
+    if (answers.some((answer) => answer !== "B:0:check")) throw new Error(`${server.label}: broadcast check got ${answers.join(", ")}`);
+  } finally {
+    for (const close of closers) close();
+  }
+  await waitForSubscribers(started.child, 0, 5000);
+}
+
+async function waitForSubscribers(child: ChildProcess, count: number, ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  for (;;) {
+    const stats = await serverStats(child);
+    if (stats.connections === count) return;
+    if (performance.now() > until) throw new Error(`expected ${count} subscribers, the server has ${stats.connections}`);
+    await sleep(50);
+  }
+}
+
+// ---- phase: echo -------------------------------------------------------------------------------------
+
+interface EchoRun {
+  readonly msgsPerSec: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly serverCpuUsPerMsg: number;
+  readonly serverUtil: number;
+  readonly loadgenUtil: number;
+  /** Busy time of both cores not spent by the server or the load generator (others' work, interrupts), in cores. */
+  readonly otherLoad: number;
+}
+
+async function echoRun(loadgen: ChildProcess, server: EchoServer, started: StartedServer, size: number): Promise<EchoRun> {
+  const { child, port } = started;
+  await loadCommand(loadgen, {
+    type: "load",
+    port,
+    path: server.path,
+    protocol: server.protocol,
+    payload: server.payload,
+    connections: CONNECTIONS,
+    window: WINDOW,
+    size,
+    addresses: freshAddresses(4),
+  });
+  try {
+    await sleep(CONFIG.warmupMs);
+    const c0 = coreTimes();
+    const [s0, l0] = await Promise.all([serverStats(child), loadCommand(loadgen, { type: "count", reset: true })]);
+    await sleep(CONFIG.measureMs);
+    const [s1, l1] = await Promise.all([serverStats(child), loadCommand(loadgen, { type: "count" })]);
+    const c1 = coreTimes();
+    const messages = l1.received - l0.received;
+    const loadgenMs = l1.at - l0.at;
+    if (messages <= 0) throw new Error(`${server.label}: no echoes in the measurement window (${l1.error ?? "no error"})`);
+    if (l1.errors > 0) log(`    ${server.label}: the load generator saw ${l1.errors} errors: ${l1.error}`);
+    const serverCpu = cpuUs(s1.cpu) - cpuUs(s0.cpu);
+    const serverUtil = serverCpu / ((s1.at - s0.at) * 1000);
+    const loadgenUtil = (cpuUs(l1.cpu) - cpuUs(l0.cpu)) / (loadgenMs * 1000);
+    return {
+      msgsPerSec: (messages / loadgenMs) * 1000,
+      p50Us: l1.latency.p50Us,
+      p99Us: l1.latency.p99Us,
+      serverCpuUsPerMsg: serverCpu / messages,
+      serverUtil,
+      loadgenUtil,
+      otherLoad: Math.max(0, coreBusy(c0, c1, SERVER_CORE) + coreBusy(c0, c1, LOAD_CORE) - serverUtil - loadgenUtil),
+    };
+  } finally {
+    await loadCommand(loadgen, { type: "stop" });
+  }
+}
+
+async function echoPhase(loadgen: ChildProcess, started: Map<string, StartedServer>): Promise<EchoRow[]> {
+  const runs = new Map<string, EchoRun[]>();
+  const key = (server: EchoServer, size: number): string => `${server.key}@${size}`;
+  for (let round = 1; round <= CONFIG.rounds; round++) {
+    for (const size of SIZES) {
+      for (const server of ECHO_SERVERS) {
+        if (!server.sizes.includes(size)) continue;
+        const run = await measured(() => echoRun(loadgen, server, started.get(server.key)!, size), (r) => r.otherLoad, server.label);
+        const list = runs.get(key(server, size)) ?? [];
+        list.push(run);
+        runs.set(key(server, size), list);
+        log(
+          `  round ${round}  ${String(size).padStart(4)} B  ${server.label.padEnd(36)} ${fmt(run.msgsPerSec).padStart(8)} msgs/s  ` +
+            `p50 ${fmt(run.p50Us / 1000, 2).padStart(5)} ms  p99 ${fmt(run.p99Us / 1000, 2).padStart(6)} ms  ` +
+            `server ${fmt(run.serverCpuUsPerMsg, 2)} µs/msg, CPU ${fmt(run.serverUtil * 100)}%  load gen CPU ${fmt(run.loadgenUtil * 100)}%  others ${fmt(run.otherLoad * 100)}%`,
+        );
+      }
+    }
+  }
+  const rows: EchoRow[] = [];
+  for (const size of SIZES) {
+    for (const server of ECHO_SERVERS) {
+      const list = runs.get(key(server, size));
+      if (list === undefined) continue;
+      const med = (pick: (run: EchoRun) => number): number => median(list.map(pick));
+      rows.push({
+        server: server.key,
+        size,
+        msgsPerSec: med((r) => r.msgsPerSec),
+        p50Ms: med((r) => r.p50Us) / 1000,
+        p99Ms: med((r) => r.p99Us) / 1000,
+        serverCpuUsPerMsg: med((r) => r.serverCpuUsPerMsg),
+        serverUtil: med((r) => r.serverUtil),
+        loadgenUtil: med((r) => r.loadgenUtil),
+        otherLoad: med((r) => r.otherLoad),
+        runs: list.map((r) => Math.round(r.msgsPerSec)),
+        ratio: Number.NaN,
+      });
+    }
+  }
+  for (const row of rows) {
+    const reference = rows.find((r) => r.size === row.size && r.server === ECHO_SERVERS.find((s) => s.key === row.server)!.reference);
+    row.ratio = reference === undefined ? Number.NaN : row.msgsPerSec / reference.msgsPerSec;
+  }
+  return rows;
+}
+
+// ---- phase: handshakes --------------------------------------------------------------------------------
+
+async function handshakePhase(loadgen: ChildProcess, started: Map<string, StartedServer>): Promise<HandshakeRow[]> {
+  const servers = ECHO_SERVERS.filter((server) => server.connections);
+  interface HandshakeRun {
+    rate: number;
+    cpuUs: number;
+    p50Us: number;
+    p99Us: number;
+    failed: number;
+    error: string | undefined;
+    serverUtil: number;
+    loadgenUtil: number;
+    otherLoad: number;
+  }
+  const runs = new Map<string, HandshakeRun[]>();
+  const once = async (server: EchoServer): Promise<HandshakeRun> => {
+    const { child, port } = started.get(server.key)!;
+    const c0 = coreTimes();
+    const [s0, l0] = await Promise.all([serverStats(child), loadCommand(loadgen, { type: "count" })]);
+    const reply = await loadCommand(
+      loadgen,
+      { type: "handshakes", port, path: server.path, protocol: server.protocol, durationMs: CONFIG.handshakeMs, concurrency: HANDSHAKE_CONCURRENCY, addresses: freshAddresses(8) },
+      CONFIG.handshakeMs + 20_000,
+    );
+    const s1 = await serverStats(child);
+    const c1 = coreTimes();
+    const report = reply.handshakes!;
+    const serverUtil = (cpuUs(s1.cpu) - cpuUs(s0.cpu)) / ((s1.at - s0.at) * 1000);
+    const loadgenUtil = (cpuUs(reply.cpu) - cpuUs(l0.cpu)) / ((reply.at - l0.at) * 1000);
+    // Let the closes settle before the next server.
+    await sleep(150);
+    return {
+      rate: (report.completed / report.elapsedMs) * 1000,
+      cpuUs: (cpuUs(s1.cpu) - cpuUs(s0.cpu)) / Math.max(1, report.completed),
+      p50Us: report.p50Us,
+      p99Us: report.p99Us,
+      failed: report.failed,
+      error: reply.error,
+      serverUtil,
+      loadgenUtil,
+      otherLoad: Math.max(0, coreBusy(c0, c1, SERVER_CORE) + coreBusy(c0, c1, LOAD_CORE) - serverUtil - loadgenUtil),
+    };
+  };
+  for (let round = 1; round <= CONFIG.handshakeRounds; round++) {
+    for (const server of servers) {
+      const run = await measured(() => once(server), (r) => r.otherLoad, server.label);
+      log(
+        `  round ${round}  ${server.label.padEnd(36)} ${fmt(run.rate).padStart(7)} handshakes/s  open p50 ${fmt(run.p50Us / 1000, 2)} ms  p99 ${fmt(run.p99Us / 1000, 2)} ms  ` +
+          `server ${fmt(run.cpuUs)} µs CPU each, CPU ${fmt(run.serverUtil * 100)}%  load gen CPU ${fmt(run.loadgenUtil * 100)}%  others ${fmt(run.otherLoad * 100)}%` +
+          `${run.failed > 0 ? `  ${run.failed} failed: ${run.error}` : ""}`,
+      );
+      runs.set(server.key, [...(runs.get(server.key) ?? []), run]);
+    }
+  }
+  const rows: HandshakeRow[] = servers.map((server) => {
+    const list = runs.get(server.key)!;
+    return {
+      server: server.key,
+      perSec: median(list.map((r) => r.rate)),
+      openP50Ms: median(list.map((r) => r.p50Us)) / 1000,
+      openP99Ms: median(list.map((r) => r.p99Us)) / 1000,
+      serverCpuUs: median(list.map((r) => r.cpuUs)),
+      serverUtil: median(list.map((r) => r.serverUtil)),
+      loadgenUtil: median(list.map((r) => r.loadgenUtil)),
+      otherLoad: median(list.map((r) => r.otherLoad)),
+      failed: list.reduce((sum, r) => sum + r.failed, 0),
+      runs: list.map((r) => Math.round(r.rate)),
+      ratio: Number.NaN,
+    };
+  });
+  const raw = rows.find((row) => row.server === "raw");
+  for (const row of rows) row.ratio = raw === undefined ? Number.NaN : row.perSec / raw.perSec;
+  return rows;
+}
+
+// ---- phase: idle memory ---------------------------------------------------------------------------------
+
+async function idlePhase(loadgen: ChildProcess): Promise<IdleRow[]> {
+  const servers = ECHO_SERVERS.filter((server) => server.connections);
+  const started = await startAll(servers, ["--expose-gc"]);
+  const rows: IdleRow[] = [];
+  try {
+    const n = CONFIG.idleConnections;
+    for (const server of servers) {
+      const { child, port } = started.get(server.key)!;
+      const target = { port, path: server.path, protocol: server.protocol };
+      // A few connections first, so code loaded and compiled on first use is in the baseline.
+      await loadCommand(loadgen, { type: "idle", ...target, count: IDLE_WARM, concurrency: 10, addresses: freshAddresses(1) });
+      await sleep(200);
+      const before = await serverStats(child, true);
+      const t0 = performance.now();
+      // A fifth first, measured too: from there to n is the marginal cost, free of the slack
+      // (freed but resident pages) the baseline had after its GC.
+      const first = Math.round(n / 5);
+      const open = (count: number): Promise<unknown> =>
+        loadCommand(loadgen, { type: "idle", ...target, count, concurrency: 100, addresses: freshAddresses(Math.ceil(count / 1000)) }, 60_000);
+      await open(first);
+      const openFirstMs = performance.now() - t0;
+      await sleep(200);
+      const middle = await serverStats(child, true);
+      const t1 = performance.now();
+      await open(n - first);
+      const openMs = openFirstMs + performance.now() - t1;
+      await sleep(300);
+      const after = await serverStats(child, true);
+      await loadCommand(loadgen, { type: "stop" });
+      const counted = after.connections - before.connections;
+      if (counted !== n) log(`    ${server.label}: the server counts ${counted} new connections, not ${n}`);
+      const row: IdleRow = {
+        server: server.key,
+        connections: n,
+        rssKB: (after.mem.rss - before.mem.rss) / n / 1024,
+        heapKB: (after.mem.heapUsed - before.mem.heapUsed) / n / 1024,
+        externalKB: (after.mem.external - before.mem.external) / n / 1024,
+        marginalRssKB: (after.mem.rss - middle.mem.rss) / (n - first) / 1024,
+        marginalHeapKB: (after.mem.heapUsed - middle.mem.heapUsed) / (n - first) / 1024,
+        baselineRssMB: before.mem.rss / 1024 / 1024,
+        baselineHeapMB: before.mem.heapUsed / 1024 / 1024,
+        openMs,
+        rssRatio: Number.NaN,
+        heapRatio: Number.NaN,
+      };
+      rows.push(row);
+      log(
+        `  ${server.label.padEnd(36)} ${fmt(n)} idle: RSS ${fmt(row.rssKB, 1)} KB/conn, heap ${fmt(row.heapKB, 1)} KB/conn, external ${fmt(row.externalKB, 2)} KB/conn; ` +
+          `from ${fmt(first)} to ${fmt(n)}: RSS ${fmt(row.marginalRssKB, 1)}, heap ${fmt(row.marginalHeapKB, 1)} KB/conn ` +
+          `(baseline RSS ${fmt(row.baselineRssMB, 1)} MB, heap ${fmt(row.baselineHeapMB, 1)} MB; opened in ${fmt(openMs / 1000, 1)} s)`,
+      );
+      await stopServer(child);
+    }
+  } finally {
+    await stopAll(started);
+  }
+  const raw = rows.find((row) => row.server === "raw");
+  for (const row of rows) {
+    row.rssRatio = raw === undefined ? Number.NaN : row.rssKB / raw.rssKB;
+    row.heapRatio = raw === undefined ? Number.NaN : row.heapKB / raw.heapKB;
+  }
+  return rows;
+}
+
+// ---- phase: fan-out ---------------------------------------------------------------------------------------
+
+function fanoutPayload(seq: number): string {
+  const head = `B:${seq}:`;
+  return head + "x".repeat(Math.max(0, FANOUT_PAYLOAD - head.length));
+}
+
+/** Resolves with the report of `seq` from `loadgen`. */
+function fanoutReport(loadgen: ChildProcess, seq: number, ms: number): Promise<FanoutReport> {
+  return withTimeout(
+    new Promise<FanoutReport>((resolve) => {
+      const onMessage = (message: unknown): void => {
+        const report = message as FanoutReport;
+        if (report.type !== "fanout" || report.seq !== seq) return;
+        loadgen.off("message", onMessage);
+        resolve(report);
+      };
+      loadgen.on("message", onMessage);
+    }),
+    ms,
+    `fan-out report for broadcast ${seq}`,
+  );
+}
+
+let broadcastSeq = 0;
+
+async function fanoutPhase(loadgens: readonly ChildProcess[], servers: readonly FanoutServer[]): Promise<FanoutRow[]> {
+  const started = await startAll(servers);
+  const rows: FanoutRow[] = [];
+  try {
+    for (const server of servers) await checkFanout(server, started.get(server.key)!);
+    for (const server of servers) {
+      const { child, port } = started.get(server.key)!;
+      let connected = 0;
+      try {
+        for (const subscribers of CONFIG.fanoutSizes) {
+          const more = subscribers - connected;
+          const t0 = performance.now();
+          await Promise.all(
+            loadgens.map((loadgen, i) => {
+              const count = Math.floor(more / loadgens.length) + (i < more % loadgens.length ? 1 : 0);
+              return loadCommand(
+                loadgen,
+                { type: "subscribe", port, path: server.path, protocol: server.protocol, count, concurrency: 100, addresses: freshAddresses(Math.ceil(count / 1000)) },
+                60_000,
+              );
+            }),
+          );
+          connected = subscribers;
+          await waitForSubscribers(child, subscribers, 20_000);
+          const connectMs = performance.now() - t0;
+          const toLast: number[] = [];
+          const toFirst: number[] = [];
+          const sendReturn: number[] = [];
+          // One broadcast first that is not counted (code paths compiled on first use).
+          for (let i = -1; i < CONFIG.broadcasts; i++) {
+            await quiet();
+            const seq = ++broadcastSeq;
+            const reports = loadgens.map((loadgen) => fanoutReport(loadgen, seq, 15_000));
+            const sent = await serverBroadcast(child, fanoutPayload(seq));
+            const arrived = await Promise.all(reports);
+            if (i < 0) continue;
+            const lastUs = Math.max(...arrived.map((r) => r.lastUs));
+            const firstUs = Math.min(...arrived.map((r) => r.firstUs));
+            toLast.push((lastUs - sent.startUs) / 1000);
+            toFirst.push((firstUs - sent.startUs) / 1000);
+            sendReturn.push((sent.returnedUs - sent.startUs) / 1000);
+          }
+          const row: FanoutRow = {
+            server: server.key,
+            subscribers,
+            toLastMs: median(toLast),
+            toFirstMs: median(toFirst),
+            sendReturnMs: median(sendReturn),
+            runs: toLast.map((ms) => Math.round(ms * 100) / 100),
+            ratio: Number.NaN,
+          };
+          rows.push(row);
+          log(
+            `  ${server.label.padEnd(36)} ${fmt(subscribers).padStart(6)} subscribers: last has it after ${fmt(row.toLastMs, 2)} ms ` +
+              `(first ${fmt(row.toFirstMs, 2)} ms, publish call returned ${fmt(row.sendReturnMs, 2)} ms; runs ${row.runs.join(", ")}; connected in ${fmt(connectMs / 1000, 1)} s)`,
+          );
+        }
+      } finally {
+        await Promise.all(loadgens.map((loadgen) => loadCommand(loadgen, { type: "stop" })));
+        await stopServer(child);
+      }
+    }
+  } finally {
+    await stopAll(started);
+  }
+  for (const row of rows) {
+    const raw = rows.find((r) => r.server === "fan-raw" && r.subscribers === row.subscribers);
+    row.ratio = raw === undefined ? Number.NaN : row.toLastMs / raw.toLastMs;
+  }
+  return rows;
+}
+
+// ---- targets ------------------------------------------------------------------------------------------------
+
+function targets(results: Pick<BenchResults, "echo" | "handshake" | "idle">): Target[] {
+  const out: Target[] = [];
+  const echo = (server: string, size: number): EchoRow | undefined => results.echo.find((r) => r.server === server && r.size === size);
+  for (const size of SIZES) {
+    for (const [server, goal, what] of [
+      ["sw-websocket", 0.95, "low-level echo throughput"],
+      ["sw-listener", 0.9, "listener echo throughput"],
+      ["sw-json", 0.9, "listener echo throughput, JSON + schema"],
+    ] as const) {
+      const row = echo(server, size);
+      if (row !== undefined) out.push({ name: `${what}, ${size === 64 ? "64 B" : "4 KiB"}`, ratio: row.ratio, goal, atLeast: true, met: row.ratio >= goal });
+    }
+  }
+  for (const server of ["sw-websocket", "sw-listener"]) {
+    const label = server === "sw-websocket" ? "low-level" : "listener";
+    const idle = results.idle.find((r) => r.server === server);
+    if (idle !== undefined) {
+      out.push({ name: `idle memory per connection (RSS), ${label}`, ratio: idle.rssRatio, goal: 1.5, atLeast: false, met: idle.rssRatio <= 1.5 });
+      out.push({ name: `idle memory per connection (heap), ${label}`, ratio: idle.heapRatio, goal: 1.5, atLeast: false, met: idle.heapRatio <= 1.5 });
+    }
+    const hs = results.handshake.find((r) => r.server === server);
+    if (hs !== undefined) out.push({ name: `handshake rate, ${label}`, ratio: hs.ratio, goal: 0.85, atLeast: true, met: hs.ratio >= 0.85 });
+  }
+  return out;
+}
+
+// ---- main ----------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const startedAt = performance.now();
+  const date = new Date();
+  log(
+    `statewire bench (${QUICK ? "quick" : "full"}): node ${process.version}, ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}; ` +
+      `${hasTaskset ? "servers on core 0, load generators on core 1 (taskset)" : "no taskset: unpinned"}`,
+  );
+  const redis = await redisAvailable();
+  const fanout = fanoutServers(redis);
+  log(
+    `fan-out: ${CHANNELS_AVAILABLE ? `statewire channels (memory${redis ? ", Redis" : "; no Redis at 127.0.0.1:6379"})` : "src/channels not found: statewire's broadcast is a loop over its sockets"}`,
+  );
+
+  const loadgen = await startLoadgen(undefined);
+  pin(loadgen.pid, LOAD_CORE);
+  const results: BenchResults = {
+    meta: {
+      date: date.toISOString(),
+      mode: QUICK ? "quick" : "full",
+      node: process.version,
+      cores: cpus().length,
+      cpu: cpus()[0]?.model ?? "",
+      loadAverage: loadavg(),
+      pinned: hasTaskset,
+      durationS: 0,
+      config: { ...CONFIG, connections: CONNECTIONS, window: WINDOW, sizes: [...SIZES], handshakeConcurrency: HANDSHAKE_CONCURRENCY, fanoutPayload: FANOUT_PAYLOAD },
+      channels: CHANNELS_AVAILABLE,
+      redis,
+      quiet: { waitedS: 0, retries: 0 },
+    },
+    servers: [...ECHO_SERVERS, ...fanout].map(({ key, label, family, bufferutil, reference }) => ({ key, label, family, bufferutil, reference })),
+    echo: [],
+    handshake: [],
+    idle: [],
+    fanout: [],
+    targets: [],
+  };
+
+  if (PHASES.has("echo") || PHASES.has("handshake")) {
+    const t = performance.now();
+    const started = await startAll(ECHO_SERVERS);
+    try {
+      for (const server of ECHO_SERVERS) {
+        const stats = await serverStats(started.get(server.key)!.child);
+        if (stats.bufferutil !== server.bufferutil) throw new Error(`${server.label}: bufferutil is ${stats.bufferutil ? "loaded" : "not loaded"}, expected the opposite`);
+        await checkEcho(server, started.get(server.key)!.port);
+      }
+      log(`servers up and answering right (ws client, socket.io-client) in ${fmt((performance.now() - t) / 1000, 1)} s`);
+      if (PHASES.has("echo")) {
+        const p = performance.now();
+        log(`\necho: ${CONNECTIONS} connections × ${WINDOW} in flight, ${CONFIG.rounds} round(s), ${CONFIG.warmupMs} ms warm-up + ${CONFIG.measureMs} ms each`);
+        results.echo = await echoPhase(loadgen, started);
+        log(`  (${fmt((performance.now() - p) / 1000, 1)} s)`);
+      }
+      if (PHASES.has("handshake")) {
+        const p = performance.now();
+        log(`\nhandshakes: ${HANDSHAKE_CONCURRENCY} in flight, open + close, ${CONFIG.handshakeRounds} round(s) of ${CONFIG.handshakeMs} ms`);
+        results.handshake = await handshakePhase(loadgen, started);
+        log(`  (${fmt((performance.now() - p) / 1000, 1)} s)`);
+      }
+    } finally {
+      await stopAll(started);
+    }
+  }
+  if (PHASES.has("idle")) {
+    const p = performance.now();
+    log(`\nidle memory: ${fmt(CONFIG.idleConnections)} connections per server, after GC, minus the server's baseline`);
+    results.idle = await idlePhase(loadgen);
+    log(`  (${fmt((performance.now() - p) / 1000, 1)} s)`);
+  }
+  if (PHASES.has("fanout")) {
+    const p = performance.now();
+    log(`\nfan-out: one ${FANOUT_PAYLOAD} B message to ${CONFIG.fanoutSizes.map((n) => fmt(n)).join(" then ")} subscribers in 2 client processes, ${CONFIG.broadcasts} broadcasts each`);
+    const second = await startLoadgen(undefined);
+    pin(second.pid, LOAD_CORE);
+    results.fanout = await fanoutPhase([loadgen, second], fanout);
+    log(`  (${fmt((performance.now() - p) / 1000, 1)} s)`);
+  }
+
+  results.targets = targets(results);
+  results.meta.quiet = { waitedS: Math.round(quietness.waitedMs / 100) / 10, retries: quietness.retries };
+  results.meta.durationS = Math.round((performance.now() - startedAt) / 100) / 10;
+  log("");
+  log(renderTable(results));
+  if (SAVE) {
+    const dir = path.join(BENCH, "results");
+    mkdirSync(dir, { recursive: true });
+    const base = QUICK ? "quick" : "latest";
+    const json = `${JSON.stringify(results, null, 2)}\n`;
+    writeFileSync(path.join(dir, `${base}.json`), json);
+    if (!QUICK) writeFileSync(path.join(dir, `${date.toISOString().slice(0, 16).replace(/:/g, "-")}.json`), json);
+    writeFileSync(path.join(dir, `${base}.md`), renderMarkdown(results));
+    writeFileSync(path.join(dir, `${base}.svg`), renderChart(results));
+    log(`saved bench/results/${base}.{json,md,svg}${QUICK ? "" : " and a dated copy of the JSON"}`);
+  }
+  log(`done in ${fmt(results.meta.durationS, 1)} s`);
+}
+
+main().then(
+  () => {
+    killAll();
+    process.exit(0);
+  },
+  (error: unknown) => {
+    console.error("bench failed:", error);
+    killAll();
+    process.exit(1);
+  },
+);
