@@ -482,13 +482,22 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   }
 
   take(operation: string): Promise<InboundMessage> {
+    this.#checkReadable(operation);
+    return this.#inbox().take();
+  }
+
+  takeAs<T, E>(operation: string, map: (data: Buffer, isBinary: boolean) => T, ended: E): Promise<T | E> {
+    this.#checkReadable(operation);
+    return this.#inbox().takeAs(map, ended);
+  }
+
+  #checkReadable(operation: string): void {
     if (this.lifecycle === "connecting") {
       throw new SocketStateError(`Cannot ${operation} before the connection is accepted: call socket.accept() first`);
     }
     if (!this.settings.logic.readsSocket) {
       throw new SocketStateError(`Cannot ${operation}: this route's handler receives messages as arguments, not from the socket`);
     }
-    return this.#inbox().take();
   }
 
   /** Give up on the connection: destroy its transport without a close handshake. */

@@ -15,10 +15,22 @@ export interface FlowControl {
   resume(): void;
 }
 
+/**
+ * A waiting receive. `map` turns the message into what the caller wants (for iteration, the
+ * iterator result itself), and `ended` is what to resolve with once the peer is gone (for
+ * iteration, "done"); without it the promise rejects with the disconnect. Both save a promise
+ * per message on the hot path.
+ */
 interface Waiter {
-  resolve(message: InboundMessage): void;
+  map(data: Buffer, isBinary: boolean): unknown;
+  ended: unknown;
+  resolve(value: unknown): void;
   reject(error: WebSocketDisconnect): void;
 }
+
+const NO_END = Symbol("reject on end");
+
+const asMessage = (data: Buffer, isBinary: boolean): InboundMessage => ({ data, isBinary });
 
 export class Mailbox {
   readonly #queue: InboundMessage[] = [];
@@ -43,7 +55,7 @@ export class Mailbox {
     const waiter = this.#waiter;
     if (waiter !== undefined) {
       this.#waiter = undefined;
-      waiter.resolve({ data, isBinary });
+      waiter.resolve(waiter.map(data, isBinary));
       return;
     }
     this.#queue.push({ data, isBinary });
@@ -55,13 +67,24 @@ export class Mailbox {
 
   /** The next message; rejects with `WebSocketDisconnect` once the queue is drained and the peer gone. */
   take(): Promise<InboundMessage> {
-    if (this.size > 0) return Promise.resolve(this.#shift());
-    if (this.#ended !== undefined) return Promise.reject(this.#ended);
+    return this.takeAs(asMessage, NO_END) as Promise<InboundMessage>;
+  }
+
+  /**
+   * The next message as `map` makes it; once the queue is drained and the peer gone, resolves
+   * with `ended` (or, given `NO_END`, rejects with the disconnect).
+   */
+  takeAs<T, E>(map: (data: Buffer, isBinary: boolean) => T, ended: E | typeof NO_END): Promise<T | E> {
+    if (this.size > 0) {
+      const message = this.#shift();
+      return Promise.resolve(map(message.data, message.isBinary));
+    }
+    if (this.#ended !== undefined) return ended === NO_END ? Promise.reject(this.#ended) : Promise.resolve(ended);
     if (this.#waiter !== undefined) {
       return Promise.reject(new Error("Another receive() is already waiting on this socket: receive one message at a time"));
     }
     return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      this.#waiter = { map, ended, resolve: resolve as (value: unknown) => void, reject };
     });
   }
 
@@ -71,7 +94,9 @@ export class Mailbox {
     this.#ended = new WebSocketDisconnect(code, reason);
     const waiter = this.#waiter;
     this.#waiter = undefined;
-    waiter?.reject(this.#ended);
+    if (waiter === undefined) return;
+    if (waiter.ended === NO_END) waiter.reject(this.#ended);
+    else waiter.resolve(waiter.ended);
   }
 
   #shift(): InboundMessage {

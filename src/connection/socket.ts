@@ -51,6 +51,8 @@ export interface SocketRuntime {
   close(code: number, reason: string): void;
   send(data: string | Uint8Array, isBinary: boolean, operation: string): Promise<void>;
   take(operation: string): Promise<InboundMessage>;
+  /** The next message as `map` makes it, or `ended` once the peer is gone (no rejection). */
+  takeAs<T, E>(operation: string, map: (data: Buffer, isBinary: boolean) => T, ended: E): Promise<T | E>;
   offeredSubprotocols(): readonly string[];
 }
 
@@ -58,6 +60,11 @@ export interface SocketRuntime {
 export type Message = string | Buffer;
 
 const HANDLED = (): void => {};
+const DONE: IteratorResult<Message> = Object.freeze({ value: undefined, done: true });
+const toIteratorResult = (data: Buffer, isBinary: boolean): IteratorResult<Message> => ({
+  value: isBinary ? data : data.toString("utf8"),
+  done: false,
+});
 
 /** Rejects like `Promise.reject`, but never reported as unhandled when nobody awaits it. */
 export function handledRejection<T>(error: unknown): Promise<T> {
@@ -319,21 +326,15 @@ export class Socket<
 
   /** Messages until the peer leaves; the loop then ends without an exception. */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
-    // Hand-written rather than an async generator: one promise per message instead of three.
+    // Hand-written rather than an async generator: the mailbox resolves each wait with the
+    // iterator result itself, and with "done" at the end — one promise per message.
     const runtime = this.#runtime;
-    const settle = (message: InboundMessage): IteratorResult<Message> => ({
-      value: message.isBinary ? message.data : message.data.toString("utf8"),
-      done: false,
-    });
-    const ended = (error: unknown): IteratorResult<Message> => {
-      if (error instanceof WebSocketDisconnect) return { value: undefined, done: true };
-      throw error;
-    };
     return {
-      next: () => runtime.take("iterate").then(settle, ended),
-      return: () => Promise.resolve({ value: undefined, done: true }),
+      next: () => runtime.takeAs("iterate", toIteratorResult, DONE),
+      return: () => Promise.resolve(DONE),
     };
   }
+
 }
 
 /** A socket of any route, as the runtime holds it. */
