@@ -151,6 +151,45 @@ export function printSummary(summary: ProfileSummary, top = 12): void {
   for (const f of functions.filter((f) => f.owner === "statewire" || f.owner === "xstate").slice(0, top)) console.log(row(f));
 }
 
+const fmt = (value: number, digits = 0): string => value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/**
+ * Two profiles of the same work side by side, in µs of server CPU per unit (message or
+ * handshake): by owner, and the functions whose cost grew most from `base` to `test`.
+ */
+export function printComparison(
+  unit: string,
+  base: { summary: ProfileSummary; units: number },
+  test: { summary: ProfileSummary; units: number },
+  top = 14,
+  names: readonly [string, string] = ["raw ws", "statewire"],
+): void {
+  const per = (us: number, units: number): number => us / units;
+  const owners = new Set([...base.summary.byOwner.keys(), ...test.summary.byOwner.keys()]);
+  console.log(`  µs of server CPU per ${unit} by owner     ${names[0].padStart(8)}   ${names[1].padStart(9)}   difference`);
+  const rows = [...owners].map((owner) => ({
+    owner,
+    a: per(base.summary.byOwner.get(owner) ?? 0, base.units),
+    b: per(test.summary.byOwner.get(owner) ?? 0, test.units),
+  }));
+  rows.sort((x, y) => y.b - y.a - (x.b - x.a));
+  for (const { owner, a, b } of rows) {
+    console.log(`    ${owner.padEnd(34)} ${fmt(a, 2).padStart(8)}   ${fmt(b, 2).padStart(9)}   ${fmt(b - a, 2).padStart(9)}`);
+  }
+  const ta = per(base.summary.busyUs, base.units);
+  const tb = per(test.summary.busyUs, test.units);
+  console.log(`    ${"total".padEnd(34)} ${fmt(ta, 2).padStart(8)}   ${fmt(tb, 2).padStart(9)}   ${fmt(tb - ta, 2).padStart(9)}`);
+  const key = (f: FunctionCost): string => `${f.owner} ${f.name} ${f.location}`;
+  const baseBy = new Map(base.summary.functions.map((f) => [key(f), f.selfUs] as const));
+  const testBy = new Map(test.summary.functions.map((f) => [key(f), f.selfUs] as const));
+  const grown = [...new Set([...baseBy.keys(), ...testBy.keys()])]
+    .map((k) => ({ k, a: per(baseBy.get(k) ?? 0, base.units), b: per(testBy.get(k) ?? 0, test.units) }))
+    .sort((x, y) => y.b - y.a - (x.b - x.a))
+    .slice(0, top);
+  console.log(`  functions whose self time per ${unit} grew most (${names[0]} → ${names[1]}, µs):`);
+  for (const { k, a, b } of grown) console.log(`    ${fmt(a, 3).padStart(6)} → ${fmt(b, 3).padStart(6)}  (+${fmt(b - a, 3)})  ${k}`);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const file = process.argv[2];
   if (file === undefined) {

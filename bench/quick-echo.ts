@@ -21,9 +21,9 @@ import { loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  type FunctionCost,
   loadProfile,
   loadSourceMaps,
+  printComparison,
   printSummary,
   type ProfileSummary,
   summarize,
@@ -341,37 +341,6 @@ async function profiled<T>(
   const file = mainThreadProfile(dir);
   if (file === undefined) throw new Error(`no main-thread .cpuprofile written in ${dir}`);
   return { result, file, summary: summarize(loadProfile(file), window(result), loadSourceMaps(mapsFile)) };
-}
-
-/**
- * Two profiles of the same work side by side, in µs of server CPU per unit (message or
- * handshake): by owner, and the functions whose cost grew most from `base` to `test`.
- */
-function printComparison(unit: string, base: { summary: ProfileSummary; units: number }, test: { summary: ProfileSummary; units: number }, top = 14): void {
-  const per = (us: number, units: number): number => us / units;
-  const owners = new Set([...base.summary.byOwner.keys(), ...test.summary.byOwner.keys()]);
-  console.log(`  µs of server CPU per ${unit} by owner     raw ws   statewire   difference`);
-  const rows = [...owners].map((owner) => ({
-    owner,
-    a: per(base.summary.byOwner.get(owner) ?? 0, base.units),
-    b: per(test.summary.byOwner.get(owner) ?? 0, test.units),
-  }));
-  rows.sort((x, y) => y.b - y.a - (x.b - x.a));
-  for (const { owner, a, b } of rows) {
-    console.log(`    ${owner.padEnd(34)} ${fmt(a, 2).padStart(8)}   ${fmt(b, 2).padStart(9)}   ${fmt(b - a, 2).padStart(9)}`);
-  }
-  const ta = per(base.summary.busyUs, base.units);
-  const tb = per(test.summary.busyUs, test.units);
-  console.log(`    ${"total".padEnd(34)} ${fmt(ta, 2).padStart(8)}   ${fmt(tb, 2).padStart(9)}   ${fmt(tb - ta, 2).padStart(9)}`);
-  const key = (f: FunctionCost): string => `${f.owner} ${f.name} ${f.location}`;
-  const baseBy = new Map(base.summary.functions.map((f) => [key(f), f.selfUs] as const));
-  const testBy = new Map(test.summary.functions.map((f) => [key(f), f.selfUs] as const));
-  const grown = [...new Set([...baseBy.keys(), ...testBy.keys()])]
-    .map((k) => ({ k, a: per(baseBy.get(k) ?? 0, base.units), b: per(testBy.get(k) ?? 0, test.units) }))
-    .sort((x, y) => y.b - y.a - (x.b - x.a))
-    .slice(0, top);
-  console.log(`  functions whose self time per ${unit} grew most (raw ws → statewire, µs):`);
-  for (const { k, a, b } of grown) console.log(`    ${fmt(a, 3).padStart(6)} → ${fmt(b, 3).padStart(6)}  (+${fmt(b - a, 3)})  ${k}`);
 }
 
 // ---- main -----------------------------------------------------------------------------------

@@ -4,6 +4,9 @@
  *   npm run bench                 # full: < 5 minutes on 2 cores
  *   npm run bench -- --quick      # ≈ 30 s: one round, shorter windows, 2,000 idle connections, fan-out to 1,000
  *   npm run bench -- --phases=echo,handshake   # a subset (echo, handshake, idle, fanout); nothing saved
+ *   npm run bench -- --servers=sw-listener     # only these servers (+ raw ws); nothing saved
+ *   npm run bench -- --profile=sw-listener@4096,sw-websocket@handshake
+ *                                 # CPU profiles of a server and its raw ws reference, compared per message / handshake
  *
  * Servers (each its own process, pinned to core 0 with `taskset`): raw `ws` echo, statewire's
  * low-level echo (`websocket()`), its listener echo (text, and JSON validated by an effect
@@ -29,13 +32,14 @@
  * Output: the table on stdout, `bench/results/latest.{json,md,svg}` plus a dated JSON copy
  * (`--quick`: `bench/results/quick.{json,md,svg}`). Every child is killed on exit or error.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { WebSocket } from "ws";
 import { io as socketIoClient } from "socket.io-client";
+import { loadProfile, loadSourceMaps, printComparison, printSummary, summarize, type TimeWindow } from "./cpuprofile-top.js";
 import { renderChart } from "./lib/chart.js";
 import {
   BENCH,
@@ -64,7 +68,8 @@ const QUICK = argv.includes("--quick");
 const phasesArg = argv.find((arg) => arg.startsWith("--phases="))?.slice("--phases=".length);
 const PHASES = new Set(phasesArg === undefined ? ["echo", "handshake", "idle", "fanout"] : phasesArg.split(","));
 const serversArg = argv.find((arg) => arg.startsWith("--servers="))?.slice("--servers=".length);
-const SAVE = phasesArg === undefined && serversArg === undefined && !argv.includes("--no-save");
+const profileArg = argv.find((arg) => arg.startsWith("--profile="))?.slice("--profile=".length);
+const SAVE = phasesArg === undefined && serversArg === undefined && profileArg === undefined && !argv.includes("--no-save");
 
 const CONFIG = QUICK
   ? { rounds: 1, warmupMs: 300, measureMs: 800, handshakeRounds: 1, handshakeMs: 800, idleConnections: 2000, fanoutSizes: [1000], broadcasts: 3, noBufferutil: false }
@@ -160,7 +165,9 @@ function fanoutServers(redis: boolean): FanoutServer[] {
     statewire("fan-sw-loop", "statewire, loop over its sockets", "loop"),
     { key: "fan-socketio", label: "socket.io room", family: "socketio", bufferutil: true, reference: "fan-raw", script: script("socketio.ts"), env: { ROLE: "fanout" }, path: SIO_PATH, protocol: "socketio" },
   ];
-  return all.filter((server) => chosen(server.key));
+  // --quick: raw ws, statewire's channels (memory) and socket.io only.
+  const quick = (key: string): boolean => !QUICK || ["fan-raw", "fan-sw-channels", "fan-socketio"].includes(key) || (!CHANNELS_AVAILABLE && key === "fan-sw-loop");
+  return all.filter((server) => chosen(server.key) && quick(server.key));
 }
 
 // ---- source addresses -------------------------------------------------------------------------
@@ -212,10 +219,10 @@ function coreBusy(a: ReturnType<typeof coreTimes>, b: ReturnType<typeof coreTime
 /** Other work (cores busy while ours are idle) above which a measurement waits; runs disturbed more are retried. */
 const QUIET_LIMIT = 0.35;
 const DISTURBED = 0.5;
-const quietness = { budgetMs: QUICK ? 3000 : 30_000, waitedMs: 0, retries: 0, retryBudget: QUICK ? 1 : 6 };
+const quietness = { budgetMs: QUICK ? 2000 : 30_000, waitedMs: 0, retries: 0, retryBudget: QUICK ? 1 : 6 };
 
 /** Cores busy over `ms`, all processes (ours are idle when this is called). */
-async function machineBusy(ms = 150): Promise<number> {
+async function machineBusy(ms = 100): Promise<number> {
   const a = coreTimes();
   await sleep(ms);
   const b = coreTimes();
@@ -226,6 +233,7 @@ async function machineBusy(ms = 150): Promise<number> {
 
 /** Before a measurement: wait, up to 3 s and within the run's budget, until other work is light. */
 async function quiet(): Promise<void> {
+  if (quietness.budgetMs <= 0) return;
   const start = performance.now();
   const until = start + Math.min(3000, quietness.budgetMs);
   while ((await machineBusy()) > QUIET_LIMIT && performance.now() < until) await sleep(200);
@@ -358,6 +366,9 @@ interface EchoRun {
   readonly loadgenUtil: number;
   /** Busy time of both cores not spent by the server or the load generator (others' work, interrupts), in cores. */
   readonly otherLoad: number;
+  readonly messages: number;
+  /** The measurement on the server's monotonic clock (for a CPU profile). */
+  readonly window: TimeWindow;
 }
 
 async function echoRun(loadgen: ChildProcess, server: EchoServer, started: StartedServer, size: number): Promise<EchoRun> {
@@ -395,6 +406,8 @@ async function echoRun(loadgen: ChildProcess, server: EchoServer, started: Start
       serverUtil,
       loadgenUtil,
       otherLoad: Math.max(0, coreBusy(c0, c1, SERVER_CORE) + coreBusy(c0, c1, LOAD_CORE) - serverUtil - loadgenUtil),
+      messages,
+      window: { fromUs: s0.monoUs, toUs: s1.monoUs },
     };
   } finally {
     await loadCommand(loadgen, { type: "stop" });
@@ -449,52 +462,58 @@ async function echoPhase(loadgen: ChildProcess, started: Map<string, StartedServ
 }
 
 // ---- phase: handshakes --------------------------------------------------------------------------------
+interface HandshakeRun {
+  rate: number;
+  cpuUs: number;
+  p50Us: number;
+  p99Us: number;
+  failed: number;
+  error: string | undefined;
+  serverUtil: number;
+  loadgenUtil: number;
+  otherLoad: number;
+  completed: number;
+  /** The measurement on the server's monotonic clock (for a CPU profile). */
+  window: TimeWindow;
+}
+
+/** One handshake measurement: `durationMs` of open + close, 50 in flight. */
+async function handshakeOnce(loadgen: ChildProcess, server: EchoServer, { child, port }: StartedServer, durationMs = CONFIG.handshakeMs): Promise<HandshakeRun> {
+  const c0 = coreTimes();
+  const [s0, l0] = await Promise.all([serverStats(child), loadCommand(loadgen, { type: "count" })]);
+  const reply = await loadCommand(
+    loadgen,
+    { type: "handshakes", port, path: server.path, protocol: server.protocol, durationMs, concurrency: HANDSHAKE_CONCURRENCY, addresses: freshAddresses(8) },
+    durationMs + 20_000,
+  );
+  const s1 = await serverStats(child);
+  const c1 = coreTimes();
+  const report = reply.handshakes!;
+  const serverUtil = (cpuUs(s1.cpu) - cpuUs(s0.cpu)) / ((s1.at - s0.at) * 1000);
+  const loadgenUtil = (cpuUs(reply.cpu) - cpuUs(l0.cpu)) / ((reply.at - l0.at) * 1000);
+  // Let the closes settle before the next server.
+  await sleep(150);
+  return {
+    rate: (report.completed / report.elapsedMs) * 1000,
+    cpuUs: (cpuUs(s1.cpu) - cpuUs(s0.cpu)) / Math.max(1, report.completed),
+    p50Us: report.p50Us,
+    p99Us: report.p99Us,
+    failed: report.failed,
+    error: reply.error,
+    serverUtil,
+    loadgenUtil,
+    otherLoad: Math.max(0, coreBusy(c0, c1, SERVER_CORE) + coreBusy(c0, c1, LOAD_CORE) - serverUtil - loadgenUtil),
+    completed: report.completed,
+    window: { fromUs: s0.monoUs, toUs: s1.monoUs },
+  };
+}
 
 async function handshakePhase(loadgen: ChildProcess, started: Map<string, StartedServer>): Promise<HandshakeRow[]> {
   const servers = ECHO_SERVERS.filter((server) => server.connections);
-  interface HandshakeRun {
-    rate: number;
-    cpuUs: number;
-    p50Us: number;
-    p99Us: number;
-    failed: number;
-    error: string | undefined;
-    serverUtil: number;
-    loadgenUtil: number;
-    otherLoad: number;
-  }
   const runs = new Map<string, HandshakeRun[]>();
-  const once = async (server: EchoServer): Promise<HandshakeRun> => {
-    const { child, port } = started.get(server.key)!;
-    const c0 = coreTimes();
-    const [s0, l0] = await Promise.all([serverStats(child), loadCommand(loadgen, { type: "count" })]);
-    const reply = await loadCommand(
-      loadgen,
-      { type: "handshakes", port, path: server.path, protocol: server.protocol, durationMs: CONFIG.handshakeMs, concurrency: HANDSHAKE_CONCURRENCY, addresses: freshAddresses(8) },
-      CONFIG.handshakeMs + 20_000,
-    );
-    const s1 = await serverStats(child);
-    const c1 = coreTimes();
-    const report = reply.handshakes!;
-    const serverUtil = (cpuUs(s1.cpu) - cpuUs(s0.cpu)) / ((s1.at - s0.at) * 1000);
-    const loadgenUtil = (cpuUs(reply.cpu) - cpuUs(l0.cpu)) / ((reply.at - l0.at) * 1000);
-    // Let the closes settle before the next server.
-    await sleep(150);
-    return {
-      rate: (report.completed / report.elapsedMs) * 1000,
-      cpuUs: (cpuUs(s1.cpu) - cpuUs(s0.cpu)) / Math.max(1, report.completed),
-      p50Us: report.p50Us,
-      p99Us: report.p99Us,
-      failed: report.failed,
-      error: reply.error,
-      serverUtil,
-      loadgenUtil,
-      otherLoad: Math.max(0, coreBusy(c0, c1, SERVER_CORE) + coreBusy(c0, c1, LOAD_CORE) - serverUtil - loadgenUtil),
-    };
-  };
   for (let round = 1; round <= CONFIG.handshakeRounds; round++) {
     for (const server of servers) {
-      const run = await measured(() => once(server), (r) => r.otherLoad, server.label);
+      const run = await measured(() => handshakeOnce(loadgen, server, started.get(server.key)!), (r) => r.otherLoad, server.label);
       log(
         `  round ${round}  ${server.label.padEnd(36)} ${fmt(run.rate).padStart(7)} handshakes/s  open p50 ${fmt(run.p50Us / 1000, 2)} ms  p99 ${fmt(run.p99Us / 1000, 2)} ms  ` +
           `server ${fmt(run.cpuUs)} µs CPU each, CPU ${fmt(run.serverUtil * 100)}%  load gen CPU ${fmt(run.loadgenUtil * 100)}%  others ${fmt(run.otherLoad * 100)}%` +
@@ -526,9 +545,11 @@ async function handshakePhase(loadgen: ChildProcess, started: Map<string, Starte
 
 // ---- phase: idle memory ---------------------------------------------------------------------------------
 
-async function idlePhase(loadgen: ChildProcess): Promise<IdleRow[]> {
-  const servers = ECHO_SERVERS.filter((server) => server.connections);
-  const started = await startAll(servers, ["--expose-gc"]);
+const IDLE_SERVERS = ECHO_SERVERS.filter((server) => server.connections);
+
+/** `started`: fresh servers (no traffic yet) with --expose-gc. */
+async function idlePhase(loadgen: ChildProcess, started: Map<string, StartedServer>): Promise<IdleRow[]> {
+  const servers = IDLE_SERVERS;
   const rows: IdleRow[] = [];
   try {
     const n = CONFIG.idleConnections;
@@ -616,8 +637,7 @@ function fanoutReport(loadgen: ChildProcess, seq: number, ms: number): Promise<F
 
 let broadcastSeq = 0;
 
-async function fanoutPhase(loadgens: readonly ChildProcess[], servers: readonly FanoutServer[]): Promise<FanoutRow[]> {
-  const started = await startAll(servers);
+async function fanoutPhase(loadgens: readonly ChildProcess[], servers: readonly FanoutServer[], started: Map<string, StartedServer>): Promise<FanoutRow[]> {
   const rows: FanoutRow[] = [];
   try {
     for (const server of servers) await checkFanout(server, started.get(server.key)!);
@@ -716,6 +736,68 @@ function targets(results: Pick<BenchResults, "echo" | "handshake" | "idle">): Ta
   return out;
 }
 
+// ---- profiles ------------------------------------------------------------------------------------------------
+
+/** The main thread's profile in `dir` (`CPU.<date>.<time>.<pid>.0.<seq>.cpuprofile`; tsx's loader thread writes another). */
+function mainThreadProfile(dir: string): string | undefined {
+  const file = readdirSync(dir).find((name) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(name));
+  return file === undefined ? undefined : path.join(dir, file);
+}
+
+/**
+ * `--profile=<server>@<64|4096|handshake>[,…]`: the server and its raw `ws` reference run under
+ * `--cpu-prof` (bench/profiles/<server>-<what>/), one warm-up then one measurement each; the
+ * profile samples inside the measurement are summed per function and compared per message (or
+ * per handshake). Profiling slows the servers: compare the two, not their absolute numbers.
+ */
+async function profileMode(loadgen: ChildProcess, specs: readonly string[]): Promise<void> {
+  for (const spec of specs) {
+    const [key, what = "64"] = spec.split("@");
+    const server = ALL_ECHO_SERVERS.find((s) => s.key === key);
+    if (server === undefined) throw new Error(`--profile: unknown server ${key} (${ALL_ECHO_SERVERS.map((s) => s.key).join(", ")})`);
+    if (what !== "handshake" && !server.sizes.includes(Number(what))) throw new Error(`--profile: ${what} is not a size ${key} runs at (${server.sizes.join(", ")}) nor "handshake"`);
+    const reference = ALL_ECHO_SERVERS.find((s) => s.key === server.reference)!;
+    const profiles: { summary: ReturnType<typeof summarize>; units: number }[] = [];
+    for (const subject of [reference, server]) {
+      const dir = path.join(BENCH, "profiles", `${subject.key}-${what}`);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      const mapsFile = path.join(dir, "source-maps.json");
+      const started = await startServer(subject.label, subject.script, undefined, {
+        env: { ...subject.env, BENCH_SOURCE_MAPS_OUT: mapsFile },
+        nodeArgs: ["--enable-source-maps", "--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "250"],
+      });
+      pin(started.child.pid, SERVER_CORE);
+      let units: number;
+      let window: TimeWindow;
+      if (what === "handshake") {
+        await handshakeOnce(loadgen, subject, started, 500);
+        const run = await handshakeOnce(loadgen, subject, started, 2000);
+        log(`  ${subject.label}: ${fmt(run.rate)} handshakes/s, ${fmt(run.cpuUs)} µs server CPU each (profiled)`);
+        units = run.completed;
+        window = run.window;
+      } else {
+        await echoRun(loadgen, subject, started, Number(what));
+        const run = await echoRun(loadgen, subject, started, Number(what));
+        log(`  ${subject.label}: ${fmt(run.msgsPerSec)} msgs/s, ${fmt(run.serverCpuUsPerMsg, 2)} µs server CPU per message (profiled)`);
+        units = run.messages;
+        window = run.window;
+      }
+      await stopServer(started.child);
+      const file = mainThreadProfile(dir);
+      if (file === undefined) throw new Error(`no main-thread .cpuprofile in ${dir}`);
+      profiles.push({ summary: summarize(loadProfile(file), window, loadSourceMaps(mapsFile)), units });
+      log(`    profile: ${path.relative(ROOT, file)}`);
+    }
+    const unit = what === "handshake" ? "handshake" : "message";
+    log(`\n${server.label}, ${what === "handshake" ? "handshakes" : `echo ${what} B`}: server profile`);
+    printSummary(profiles[1]!.summary);
+    log(`\n${reference.label} → ${server.label}:`);
+    printComparison(unit, profiles[0]!, profiles[1]!, 16, [reference.label, "statewire"]);
+    log("");
+  }
+}
+
 // ---- main ----------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -733,6 +815,10 @@ async function main(): Promise<void> {
 
   const loadgen = await startLoadgen(undefined);
   pin(loadgen.pid, LOAD_CORE);
+  if (profileArg !== undefined) {
+    await profileMode(loadgen, profileArg.split(","));
+    return;
+  }
   const results: BenchResults = {
     meta: {
       date: date.toISOString(),
@@ -756,16 +842,24 @@ async function main(): Promise<void> {
     targets: [],
   };
 
-  if (PHASES.has("echo") || PHASES.has("handshake")) {
-    const t = performance.now();
-    const started = await startAll(ECHO_SERVERS);
+  // Every server of every phase starts now, in parallel on both cores, then each is pinned.
+  const t = performance.now();
+  const echoing = PHASES.has("echo") || PHASES.has("handshake");
+  const none = Promise.resolve(new Map<string, StartedServer>());
+  const [started, idleStarted, fanoutStarted] = await Promise.all([
+    echoing ? startAll(ECHO_SERVERS) : none,
+    PHASES.has("idle") ? startAll(IDLE_SERVERS, ["--expose-gc"]) : none,
+    PHASES.has("fanout") ? startAll(fanout) : none,
+  ]);
+  log(`${started.size + idleStarted.size + fanoutStarted.size} servers started in ${fmt((performance.now() - t) / 1000, 1)} s`);
+  if (echoing) {
     try {
       for (const server of ECHO_SERVERS) {
         const stats = await serverStats(started.get(server.key)!.child);
         if (stats.bufferutil !== server.bufferutil) throw new Error(`${server.label}: bufferutil is ${stats.bufferutil ? "loaded" : "not loaded"}, expected the opposite`);
         await checkEcho(server, started.get(server.key)!.port);
       }
-      log(`servers up and answering right (ws client, socket.io-client) in ${fmt((performance.now() - t) / 1000, 1)} s`);
+      log("echo servers answer right (ws client, socket.io-client)");
       if (PHASES.has("echo")) {
         const p = performance.now();
         log(`\necho: ${CONNECTIONS} connections × ${WINDOW} in flight, ${CONFIG.rounds} round(s), ${CONFIG.warmupMs} ms warm-up + ${CONFIG.measureMs} ms each`);
@@ -785,7 +879,7 @@ async function main(): Promise<void> {
   if (PHASES.has("idle")) {
     const p = performance.now();
     log(`\nidle memory: ${fmt(CONFIG.idleConnections)} connections per server, after GC, minus the server's baseline`);
-    results.idle = await idlePhase(loadgen);
+    results.idle = await idlePhase(loadgen, idleStarted);
     log(`  (${fmt((performance.now() - p) / 1000, 1)} s)`);
   }
   if (PHASES.has("fanout")) {
@@ -793,7 +887,7 @@ async function main(): Promise<void> {
     log(`\nfan-out: one ${FANOUT_PAYLOAD} B message to ${CONFIG.fanoutSizes.map((n) => fmt(n)).join(" then ")} subscribers in 2 client processes, ${CONFIG.broadcasts} broadcasts each`);
     const second = await startLoadgen(undefined);
     pin(second.pid, LOAD_CORE);
-    results.fanout = await fanoutPhase([loadgen, second], fanout);
+    results.fanout = await fanoutPhase([loadgen, second], fanout, fanoutStarted);
     log(`  (${fmt((performance.now() - p) / 1000, 1)} s)`);
   }
 

@@ -22,8 +22,8 @@ interface Panel {
 
 const WIDTH = 1000;
 const COLUMN = WIDTH / 2;
-const LABEL = 215;
-const BAR_MAX = 165;
+const LABEL = 200;
+const BAR_MAX = 170;
 const ROW = 21;
 const HEAD = 46;
 const COLORS: Record<ServerInfo["family"], string> = { raw: "#6b7280", statewire: "#2563eb", socketio: "#ea580c" };
@@ -105,6 +105,16 @@ function panels(results: BenchResults): Panel[] {
   return out;
 }
 
+/** Labels short enough for the chart's label column. */
+function shortLabel(label: string): string {
+  return label
+    .replace("statewire listener, JSON + schema", "statewire JSON listener")
+    .replace(", no bufferutil", " (no bufferutil)")
+    .replace("statewire channels (Redis pub/sub)", "statewire channels (Redis)")
+    .replace("statewire, loop over its sockets", "statewire, loop over sockets")
+    .replace("raw ws, loop over clients", "raw ws, loop over clients");
+}
+
 function drawPanel(panel: Panel, x: number, y: number): string {
   const parts: string[] = [];
   parts.push(`<text x="${x + 12}" y="${y + 18}" class="title">${escape(panel.title)}</text>`);
@@ -115,14 +125,16 @@ function drawPanel(panel: Panel, x: number, y: number): string {
     const width = Number.isFinite(bar.value) ? Math.max(1, (bar.value / max) * BAR_MAX) : 0;
     const color = COLORS[bar.server.family];
     const opacity = bar.server.bufferutil ? 1 : 0.5;
-    parts.push(`<text x="${x + LABEL - 6}" y="${top + 13}" class="label" text-anchor="end">${escape(bar.server.label)}</text>`);
+    parts.push(`<text x="${x + LABEL - 6}" y="${top + 13}" class="label" text-anchor="end">${escape(shortLabel(bar.server.label))}</text>`);
     parts.push(`<rect x="${x + LABEL}" y="${top + 2}" width="${width.toFixed(1)}" height="${ROW - 6}" fill="${color}" fill-opacity="${opacity}" rx="2"/>`);
+    let end = x + LABEL + width;
     if (bar.target !== undefined && Number.isFinite(bar.target)) {
       const tx = x + LABEL + (bar.target / max) * BAR_MAX;
       parts.push(`<line x1="${tx.toFixed(1)}" x2="${tx.toFixed(1)}" y1="${top}" y2="${top + ROW - 2}" class="target"/>`);
+      end = Math.max(end, tx + 1);
     }
     const ratio = Number.isFinite(bar.ratio) ? `  ${bar.ratio.toFixed(2)}×` : "";
-    parts.push(`<text x="${x + LABEL + width + 5}" y="${top + 13}" class="value">${escape(panel.unit(bar.value))}<tspan class="ratio">${ratio}</tspan></text>`);
+    parts.push(`<text x="${(end + 5).toFixed(1)}" y="${top + 13}" class="value">${escape(panel.unit(bar.value))}<tspan class="ratio">${ratio}</tspan></text>`);
   });
   return parts.join("\n");
 }
@@ -152,7 +164,7 @@ export function renderChart(results: BenchResults): string {
     `ratios to raw ws in the same configuration, same run`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif">`,
-    "<style>.title{font-size:14px;font-weight:600;fill:#111827}.note{font-size:11px;fill:#4b5563}.label{font-size:12px;fill:#1f2937}.value{font-size:11.5px;fill:#111827}.ratio{fill:#6b7280}.target{stroke:#dc2626;stroke-width:2}</style>",
+    "<style>.title{font-size:14px;font-weight:600;fill:#111827}.note{font-size:11px;fill:#4b5563}.label{font-size:11.5px;fill:#1f2937}.value{font-size:11.5px;fill:#111827}.ratio{fill:#6b7280}.target{stroke:#dc2626;stroke-width:2}</style>",
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
     `<text x="12" y="24" class="title" style="font-size:17px">statewire vs raw ws vs socket.io</text>`,
     `<text x="12" y="42" class="note">${escape(subtitle)}</text>`,
@@ -161,4 +173,13 @@ export function renderChart(results: BenchResults): string {
     "</svg>",
     "",
   ].join("\n");
+}
+
+// `npx tsx bench/lib/chart.ts bench/results/latest.json [out.svg]`: draw a saved run again.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { readFileSync, writeFileSync } = await import("node:fs");
+  const input = process.argv[2] ?? "bench/results/latest.json";
+  const output = process.argv[3] ?? input.replace(/\.json$/, ".svg");
+  writeFileSync(output, renderChart(JSON.parse(readFileSync(input, "utf8")) as BenchResults));
+  console.log(`wrote ${output}`);
 }
