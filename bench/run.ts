@@ -13,7 +13,8 @@
  * schema), socket.io echo; for fan-out: a loop over raw `ws` clients, statewire's channels
  * (`createChannels`, memory and Redis backends) and a loop over its sockets, socket.io rooms.
  * Every server uses `bufferutil` as statewire ships it; the full run adds 4 KiB echo without it
- * (WS_NO_BUFFER_UTIL=1) for raw `ws` and statewire.
+ * (WS_NO_BUFFER_UTIL=1) for raw `ws` and statewire, and a reference raw `ws` echo that decodes
+ * each message to a string and sends a string back, as statewire's text API does.
  *
  * Load generators (`loadgen.ts`, core 1) are separate processes writing pre-masked frames to
  * `net` sockets; the `ws` client and `socket.io-client` only check that each server answers
@@ -36,7 +37,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { connect as tcpConnect } from "node:net";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { WebSocket } from "ws";
 import { io as socketIoClient } from "socket.io-client";
 import { loadProfile, loadSourceMaps, printComparison, printSummary, summarize, type TimeWindow } from "./cpuprofile-top.js";
@@ -112,6 +113,8 @@ const ALL_ECHO_SERVERS: readonly EchoServer[] = [
   { key: "socketio", label: "socket.io", family: "socketio", bufferutil: true, reference: "raw", script: script("socketio.ts"), env: {}, path: SIO_PATH, protocol: "socketio", payload: "text", sizes: SIZES, connections: true },
   ...(CONFIG.noBufferutil
     ? ([
+        // Reference: raw ws doing what statewire's text API does — decode each message to a string, send a string.
+        { key: "raw-string", label: "raw ws, string echo (reference)", family: "raw", bufferutil: true, reference: "raw", script: script("raw-ws.ts"), env: { ECHO_MODE: "string" }, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: false },
         { key: "raw-nobu", label: "raw ws, no bufferutil", family: "raw", bufferutil: false, reference: "raw-nobu", script: script("raw-ws.ts"), env: NO_BU, path: "/ws", protocol: "ws", payload: "text", sizes: [4096], connections: false },
         { key: "sw-websocket-nobu", label: "statewire low-level, no bufferutil", family: "statewire", bufferutil: false, reference: "raw-nobu", script: script("statewire-echo.ts"), env: { HANDLER: "websocket", ...NO_BU }, path: "/ws", protocol: "ws", payload: "text", sizes: [4096], connections: false },
         { key: "sw-listener-nobu", label: "statewire listener, no bufferutil", family: "statewire", bufferutil: false, reference: "raw-nobu", script: script("statewire-echo.ts"), env: { HANDLER: "listener", ...NO_BU }, path: "/ws", protocol: "ws", payload: "text", sizes: [4096], connections: false },
@@ -807,6 +810,12 @@ async function main(): Promise<void> {
     `statewire bench (${QUICK ? "quick" : "full"}): node ${process.version}, ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}; ` +
       `${hasTaskset ? "servers on core 0, load generators on core 1 (taskset)" : "no taskset: unpinned"}`,
   );
+  // Each side of the idle and fan-out phases holds up to 10,000 sockets in one process.
+  const openFiles = Number(spawnSync("sh", ["-c", "ulimit -n"], { encoding: "utf8" }).stdout.trim());
+  const needed = Math.max(CONFIG.idleConnections, ...CONFIG.fanoutSizes) + 1000;
+  if (Number.isFinite(openFiles) && openFiles < needed) {
+    throw new Error(`ulimit -n is ${openFiles}: this run needs ${needed} open files per process (raise it, or use --quick)`);
+  }
   const redis = await redisAvailable();
   const fanout = fanoutServers(redis);
   log(

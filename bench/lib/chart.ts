@@ -109,6 +109,7 @@ function panels(results: BenchResults): Panel[] {
 function shortLabel(label: string): string {
   return label
     .replace("statewire listener, JSON + schema", "statewire JSON listener")
+    .replace(" (reference)", "")
     .replace(", no bufferutil", " (no bufferutil)")
     .replace("statewire channels (Redis pub/sub)", "statewire channels (Redis)")
     .replace("statewire, loop over its sockets", "statewire, loop over sockets")
