@@ -72,8 +72,14 @@ function ownerOf(frame: CallFrame): Owner {
   if (url.includes("/node_modules/ws/")) return "ws";
   if (url.includes("/node_modules/bufferutil/")) return "bufferutil";
   const file = url.startsWith("file://") ? fileURLToPath(url) : url;
-  if (file.startsWith(path.join(ROOT, "src")) || file.startsWith(path.join(ROOT, "machines"))) return "statewire";
+  for (const dir of ["src", "machines", "bench/.build/src", "bench/.build/machines"]) if (file.startsWith(path.join(ROOT, dir) + path.sep)) return "statewire";
   return "other";
+}
+
+/** A source map's `originalSource` (a URL, or a path relative to the compiled file) as a path relative to the repository. */
+function sourcePath(source: string, compiled: string): string {
+  const absolute = source.startsWith("file://") ? fileURLToPath(source) : path.resolve(path.dirname(compiled), source);
+  return absolute.startsWith(ROOT) ? path.relative(ROOT, absolute) : absolute;
 }
 
 function shortLocation(frame: CallFrame, maps: SourceMaps | undefined): string {
@@ -82,8 +88,12 @@ function shortLocation(frame: CallFrame, maps: SourceMaps | undefined): string {
   const shown = file.startsWith(ROOT) ? path.relative(ROOT, file) : file;
   const map = maps?.get(frame.url);
   if (map !== undefined) {
-    const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalLine?: number };
-    if (entry.originalLine !== undefined) return `${shown}:${entry.originalLine + 1}`;
+    const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalLine?: number; originalSource?: string };
+    if (entry.originalLine !== undefined) {
+      // Compiled JavaScript (bench/.build): name the TypeScript source the map points at.
+      const source = entry.originalSource === undefined || entry.originalSource === "" ? shown : sourcePath(entry.originalSource, file);
+      return `${source}:${entry.originalLine + 1}`;
+    }
   }
   return `${shown}:${frame.lineNumber + 1}:${frame.columnNumber + 1}`;
 }

@@ -5,8 +5,10 @@
  *   npm run bench -- --quick      # ≈ 30 s: one round, shorter windows, 2,000 idle connections, fan-out to 1,000
  *   npm run bench -- --phases=echo,handshake   # a subset (echo, handshake, idle, fanout); nothing saved
  *   npm run bench -- --servers=sw-listener     # only these servers (+ raw ws); nothing saved
- *   npm run bench -- --profile=sw-listener@4096,sw-websocket@handshake
- *                                 # CPU profiles of a server and its raw ws reference, compared per message / handshake
+ *   npm run bench -- --source     # statewire from its TypeScript sources (tsx) instead of compiled with tsc
+ *   npm run bench -- --profile=sw-listener@4096,sw-websocket@handshake,sw-websocket@idle
+ *                                 # CPU profiles of a server and its raw ws reference, compared per message / handshake;
+ *                                 # @idle: heap snapshots, what one idle connection keeps, by constructor
  *
  * Servers (each its own process, pinned to core 0 with `taskset`): raw `ws` echo, statewire's
  * low-level echo (`websocket()`), its listener echo (text, and JSON validated by an effect
@@ -42,6 +44,7 @@ import { WebSocket } from "ws";
 import { io as socketIoClient } from "socket.io-client";
 import { loadProfile, loadSourceMaps, printComparison, printSummary, summarize, type TimeWindow } from "./cpuprofile-top.js";
 import { renderChart } from "./lib/chart.js";
+import { type CensusDiff, diffCensus, heapCensus, holdersOf } from "./lib/heap.js";
 import {
   BENCH,
   cpuUs,
@@ -51,6 +54,7 @@ import {
   loadCommand,
   median,
   pin,
+  request,
   ROOT,
   serverBroadcast,
   serverStats,
@@ -70,6 +74,8 @@ const phasesArg = argv.find((arg) => arg.startsWith("--phases="))?.slice("--phas
 const PHASES = new Set(phasesArg === undefined ? ["echo", "handshake", "idle", "fanout"] : phasesArg.split(","));
 const serversArg = argv.find((arg) => arg.startsWith("--servers="))?.slice("--servers=".length);
 const profileArg = argv.find((arg) => arg.startsWith("--profile="))?.slice("--profile=".length);
+/** Run statewire from its TypeScript sources through tsx instead of the compiled build. */
+const FROM_SOURCE = argv.includes("--source");
 const SAVE = phasesArg === undefined && serversArg === undefined && profileArg === undefined && !argv.includes("--no-save");
 
 const CONFIG = QUICK
@@ -86,6 +92,30 @@ const LOAD_CORE = 1;
 const DEADLINE_MS = QUICK ? 90_000 : 290_000;
 
 guardChildren("bench", DEADLINE_MS);
+
+// ---- statewire as it ships: compiled with tsc -------------------------------------------------------
+
+const BUILD_DIR = path.join(BENCH, ".build");
+/** Given to every server (only statewire's read it): which statewire to load. */
+const SERVER_ENV: Record<string, string> = {};
+
+/**
+ * Compile src/ and machines/ with `tsc -p tsconfig.build.json` into bench/.build (the JavaScript
+ * the package ships, in a directory of the bench's own). Running statewire through tsx instead
+ * would charge it for tsx's `__name` wrappers (see servers/entry.ts).
+ */
+function buildStatewire(): void {
+  const started = performance.now();
+  rmSync(BUILD_DIR, { recursive: true, force: true });
+  const tsc = path.join(ROOT, "node_modules", ".bin", "tsc");
+  const result = spawnSync(tsc, ["-p", "tsconfig.build.json", "--outDir", BUILD_DIR, "--declaration", "false"], { cwd: ROOT, encoding: "utf8" });
+  const entry = path.join(BUILD_DIR, "src", "index.js");
+  if (!existsSync(entry)) throw new Error(`tsc did not produce ${path.relative(ROOT, entry)}: ${result.stdout}${result.stderr}`);
+  // Type errors elsewhere in the tree do not stop the emit; say so, the run goes on.
+  if (result.status !== 0) log(`  (tsc reported errors but emitted: ${(result.stdout + result.stderr).split("\n")[0]})`);
+  SERVER_ENV.STATEWIRE_ENTRY = entry;
+  log(`statewire compiled with tsc into ${path.relative(ROOT, BUILD_DIR)} in ${fmt((performance.now() - started) / 1000, 1)} s`);
+}
 
 // ---- servers ----------------------------------------------------------------------------------
 
@@ -264,7 +294,7 @@ async function startAll<T extends { key: string; label: string; script: string; 
   nodeArgs: readonly string[] = [],
 ): Promise<Map<string, StartedServer>> {
   const started = await Promise.all(
-    servers.map(async (server) => [server.key, await startServer(server.label, server.script, undefined, { env: server.env, nodeArgs })] as const),
+    servers.map(async (server) => [server.key, await startServer(server.label, server.script, undefined, { env: { ...SERVER_ENV, ...server.env }, nodeArgs })] as const),
   );
   for (const [, { child }] of started) pin(child.pid, SERVER_CORE);
   return new Map(started);
@@ -758,8 +788,14 @@ async function profileMode(loadgen: ChildProcess, specs: readonly string[]): Pro
     const [key, what = "64"] = spec.split("@");
     const server = ALL_ECHO_SERVERS.find((s) => s.key === key);
     if (server === undefined) throw new Error(`--profile: unknown server ${key} (${ALL_ECHO_SERVERS.map((s) => s.key).join(", ")})`);
-    if (what !== "handshake" && !server.sizes.includes(Number(what))) throw new Error(`--profile: ${what} is not a size ${key} runs at (${server.sizes.join(", ")}) nor "handshake"`);
+    if (what !== "handshake" && what !== "idle" && !server.sizes.includes(Number(what))) {
+      throw new Error(`--profile: ${what} is not a size ${key} runs at (${server.sizes.join(", ")}), "handshake" nor "idle"`);
+    }
     const reference = ALL_ECHO_SERVERS.find((s) => s.key === server.reference)!;
+    if (what === "idle") {
+      await heapProfile(loadgen, reference, server);
+      continue;
+    }
     const profiles: { summary: ReturnType<typeof summarize>; units: number }[] = [];
     for (const subject of [reference, server]) {
       const dir = path.join(BENCH, "profiles", `${subject.key}-${what}`);
@@ -767,7 +803,7 @@ async function profileMode(loadgen: ChildProcess, specs: readonly string[]): Pro
       mkdirSync(dir, { recursive: true });
       const mapsFile = path.join(dir, "source-maps.json");
       const started = await startServer(subject.label, subject.script, undefined, {
-        env: { ...subject.env, BENCH_SOURCE_MAPS_OUT: mapsFile },
+        env: { ...SERVER_ENV, ...subject.env, BENCH_SOURCE_MAPS_OUT: mapsFile },
         nodeArgs: ["--enable-source-maps", "--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "250"],
       });
       pin(started.child.pid, SERVER_CORE);
@@ -801,6 +837,49 @@ async function profileMode(loadgen: ChildProcess, specs: readonly string[]): Pro
   }
 }
 
+const HEAP_CONNECTIONS = 1000;
+
+/** Heap snapshots before and after 1,000 idle connections, per connection, by constructor, for raw ws and `server`. */
+async function heapProfile(loadgen: ChildProcess, reference: EchoServer, server: EchoServer): Promise<void> {
+  const diffs: CensusDiff[][] = [];
+  for (const subject of [reference, server]) {
+    const dir = path.join(BENCH, "profiles", `${subject.key}-idle`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const started = await startServer(subject.label, subject.script, undefined, { env: { ...SERVER_ENV, ...subject.env }, nodeArgs: ["--expose-gc"] });
+    pin(started.child.pid, SERVER_CORE);
+    const target = { port: started.port, path: subject.path, protocol: subject.protocol };
+    await loadCommand(loadgen, { type: "idle", ...target, count: IDLE_WARM, concurrency: 10, addresses: freshAddresses(1) });
+    const before = path.join(dir, "before.heapsnapshot");
+    const after = path.join(dir, "after.heapsnapshot");
+    await request(started.child, { type: "heapsnapshot", file: before }, 60_000);
+    await loadCommand(loadgen, { type: "idle", ...target, count: HEAP_CONNECTIONS, concurrency: 50, addresses: freshAddresses(1) });
+    await sleep(300);
+    await request(started.child, { type: "heapsnapshot", file: after }, 60_000);
+    await loadCommand(loadgen, { type: "stop" });
+    await stopServer(started.child);
+    const diff = diffCensus(heapCensus(before), heapCensus(after), HEAP_CONNECTIONS);
+    diffs.push(diff);
+    const total = diff.reduce((sum, d) => sum + d.bytes, 0);
+    log(`\n${subject.label}: ${fmt(total)} B of heap per idle connection (${HEAP_CONNECTIONS} connections, snapshots in ${path.relative(ROOT, dir)}); the largest:`);
+    for (const d of diff.slice(0, 18)) log(`  ${fmt(d.bytes).padStart(6)} B  ${fmt(d.count, 1).padStart(5)} ×  ${d.key}`);
+  }
+  const [raw, test] = diffs as [CensusDiff[], CensusDiff[]];
+  const rawBy = new Map(raw.map((d) => [d.key, d] as const));
+  const grown = test
+    .map((d) => ({ ...d, extra: d.bytes - (rawBy.get(d.key)?.bytes ?? 0), extraCount: d.count - (rawBy.get(d.key)?.count ?? 0) }))
+    .sort((a, b) => b.extra - a.extra)
+    .slice(0, 18);
+  log(`\n${reference.label} → ${server.label}: what one idle connection keeps beyond raw ws (bytes, objects):`);
+  for (const d of grown) log(`  +${fmt(d.extra).padStart(5)} B  ${fmt(d.extraCount, 1).padStart(5)} ×  ${d.key}`);
+  // Who holds the largest of them (in the snapshot with the connections).
+  const top = grown[0];
+  if (top !== undefined) {
+    const holders = [...holdersOf(path.join(BENCH, "profiles", `${server.key}-idle`, "after.heapsnapshot"), top.key)].sort((a, b) => b[1] - a[1]).slice(0, 8);
+    log(`  held by (in the snapshot with ${HEAP_CONNECTIONS} connections): ${holders.map(([holder, n]) => `${holder} ×${fmt(n)}`).join(", ")}`);
+  }
+}
+
 // ---- main ----------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -822,6 +901,8 @@ async function main(): Promise<void> {
     `fan-out: ${CHANNELS_AVAILABLE ? `statewire channels (memory${redis ? ", Redis" : "; no Redis at 127.0.0.1:6379"})` : "src/channels not found: statewire's broadcast is a loop over its sockets"}`,
   );
 
+  if (FROM_SOURCE) log("statewire from its TypeScript sources through tsx (--source)");
+  else buildStatewire();
   const loadgen = await startLoadgen(undefined);
   pin(loadgen.pid, LOAD_CORE);
   if (profileArg !== undefined) {
@@ -841,6 +922,7 @@ async function main(): Promise<void> {
       config: { ...CONFIG, connections: CONNECTIONS, window: WINDOW, sizes: [...SIZES], handshakeConcurrency: HANDSHAKE_CONCURRENCY, fanoutPayload: FANOUT_PAYLOAD },
       channels: CHANNELS_AVAILABLE,
       redis,
+      statewire: FROM_SOURCE ? "TypeScript sources through tsx" : "compiled with tsc -p tsconfig.build.json",
       quiet: { waitedS: 0, retries: 0 },
     },
     servers: [...ECHO_SERVERS, ...fanout].map(({ key, label, family, bufferutil, reference }) => ({ key, label, family, bufferutil, reference })),

@@ -95,6 +95,8 @@ export interface BenchResults {
     readonly config: Record<string, unknown>;
     readonly channels: boolean;
     readonly redis: boolean;
+    /** Which statewire the servers ran: compiled with tsc (as it ships) or its sources through tsx. */
+    readonly statewire: string;
     /** Time spent waiting for other work on the machine to calm down, and runs measured again because of it. */
     quiet: { waitedS: number; retries: number };
   };
@@ -202,7 +204,7 @@ export function renderTable(results: BenchResults): string {
     lines.push("");
   }
   const { meta } = results;
-  lines.push(`${meta.mode} run, ${meta.date}, node ${meta.node}, ${meta.cores} cores (${meta.cpu}), load average at start ${meta.loadAverage.map((x) => x.toFixed(2)).join(" ")}, ${meta.durationS} s ` +
+  lines.push(`${meta.mode} run, ${meta.date}, node ${meta.node}, statewire ${meta.statewire}, ${meta.cores} cores (${meta.cpu}), load average at start ${meta.loadAverage.map((x) => x.toFixed(2)).join(" ")}, ${meta.durationS} s ` +
       `(${meta.quiet.waitedS} s waiting for other work to calm down, ${meta.quiet.retries} runs measured again)`);
   return lines.join("\n");
 }
@@ -218,6 +220,6 @@ export function renderMarkdown(results: BenchResults): string {
     lines.push("");
   }
   const { meta } = results;
-  lines.push(`_${meta.mode} run, ${meta.date.slice(0, 16).replace("T", " ")} UTC, node ${meta.node}, ${meta.cores} cores, ${meta.durationS} s._`, "");
+  lines.push(`_${meta.mode} run, ${meta.date.slice(0, 16).replace("T", " ")} UTC, node ${meta.node}, statewire ${meta.statewire}, ${meta.cores} cores, ${meta.durationS} s._`, "");
   return lines.join("\n");
 }

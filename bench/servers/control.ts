@@ -1,5 +1,6 @@
 import { readdirSync, writeFileSync } from "node:fs";
 import { createRequire, findSourceMap } from "node:module";
+import { writeHeapSnapshot } from "node:v8";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -38,6 +39,8 @@ export interface BroadcastReply {
 export type ServerCommand =
   | { readonly type: "stats"; readonly id: number; readonly gc?: boolean }
   | { readonly type: "broadcast"; readonly id: number; readonly payload: string }
+  /** Write a heap snapshot (after GC) to `file`; answered with stats. */
+  | { readonly type: "heapsnapshot"; readonly id: number; readonly file: string }
   | { readonly type: "exit"; readonly id: number };
 
 /** What a fan-out server adds: how many subscribers are ready, and the broadcast itself. */
@@ -61,13 +64,14 @@ function dumpSourceMaps(file: string): void {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith(".ts")) {
+      else if (entry.name.endsWith(".ts") || entry.name.endsWith(".js")) {
         const url = pathToFileURL(full).href;
         const map = findSourceMap(url);
         if (map !== undefined) maps[url] = map.payload;
       }
     }
   };
+  // bench/ holds bench/.build too: the compiled statewire the harness runs.
   for (const dir of ["src", "machines", "bench"]) walk(path.join(ROOT, dir));
   writeFileSync(file, JSON.stringify(maps));
 }
@@ -91,8 +95,12 @@ export function serveControl(port: number, connections: () => number, fanout?: F
   if (process.send === undefined) return; // started by hand: nothing to answer
   process.on("message", (raw: unknown) => {
     const command = raw as ServerCommand;
-    if (command.type === "stats") {
-      if (command.gc === true) collect();
+    if (command.type === "stats" || command.type === "heapsnapshot") {
+      if (command.type === "heapsnapshot") {
+        collect();
+        writeHeapSnapshot(command.file);
+      }
+      if (command.type === "stats" && command.gc === true) collect();
       const reply: ServerStats = {
         type: "stats",
         id: command.id,

@@ -6,10 +6,14 @@
  * - HANDLER=json: a listener whose messages are JSON validated by an effect schema
  *   (`{ data: string }`), answered with the decoded value (encoded back to JSON).
  * `node --import tsx bench/servers/statewire-echo.ts` (PORT=0 by default, 127.0.0.1 only).
+ * STATEWIRE_ENTRY: the statewire build to load (the harness compiles one with tsc, as the package
+ * ships); by default the TypeScript sources through tsx.
  */
 import { Schema } from "effect";
-import { createApp, websocket, websocketListener } from "../../src/index.js";
 import { serveControl } from "./control.js";
+import { loadStatewire } from "./entry.js";
+
+const { createApp, websocket, websocketListener } = await loadStatewire();
 
 const Message = Schema.Struct({ data: Schema.String });
 

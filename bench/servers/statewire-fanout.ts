@@ -6,11 +6,15 @@
  *   the room "room" with `socket.join` (the plugin's socket class), and a broadcast is
  *   `channels.broadcast("room", payload)`;
  * - `loop`: a loop over the route's sockets, each sent the same string (`socket.sendText`).
- * Answers the harness's `broadcast` over IPC through `control.ts`.
+ * Answers the harness's `broadcast` over IPC through `control.ts`. STATEWIRE_ENTRY: as in
+ * `statewire-echo.ts`.
  */
-import { type AnySocket, type ChannelSocket, createApp, createChannels, memoryBackend, redisPubSubBackend, websocket } from "../../src/index.js";
 import { Redis } from "ioredis";
+import type { AnySocket, ChannelSocket } from "../../src/index.js";
 import { serveControl } from "./control.js";
+import { loadStatewire } from "./entry.js";
+
+const { createApp, createChannels, memoryBackend, redisPubSubBackend, websocket } = await loadStatewire();
 
 const REDIS = "redis://127.0.0.1:6379";
 const PREFIX = `statewire-bench:${process.pid}:`;
