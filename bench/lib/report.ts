@@ -99,6 +99,8 @@ export interface BenchResults {
     readonly statewire: string;
     /** Time spent waiting for other work on the machine to calm down, and runs measured again because of it. */
     quiet: { waitedS: number; retries: number };
+    /** What was skipped to stay within the time bound (a busy machine). */
+    skipped: string[];
   };
   readonly servers: readonly ServerInfo[];
   echo: EchoRow[];
@@ -205,7 +207,8 @@ export function renderTable(results: BenchResults): string {
   }
   const { meta } = results;
   lines.push(`${meta.mode} run, ${meta.date}, node ${meta.node}, statewire ${meta.statewire}, ${meta.cores} cores (${meta.cpu}), load average at start ${meta.loadAverage.map((x) => x.toFixed(2)).join(" ")}, ${meta.durationS} s ` +
-      `(${meta.quiet.waitedS} s waiting for other work to calm down, ${meta.quiet.retries} runs measured again)`);
+      `(${meta.quiet.waitedS} s waiting for other work to calm down, ${meta.quiet.retries} runs measured again)` +
+      (meta.skipped.length > 0 ? `; skipped for time: ${meta.skipped.join(", ")}` : ""));
   return lines.join("\n");
 }
 
