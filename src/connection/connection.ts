@@ -91,7 +91,8 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #acceptOptions: AcceptOptions | undefined;
   #denial: DenialResponse | undefined;
   #mailbox: Mailbox | undefined;
-  #disconnect: WebSocketDisconnect | undefined;
+  /** How the connection ended for the handler; an error object only when a signal's reason needs one. */
+  #disconnect: { readonly code: number; readonly reason: string } | undefined;
   #abort: AbortController | undefined;
   #outcome: ConnectionOutcome | undefined;
   #closedWaiters: ((outcome: ConnectionOutcome) => void)[] | undefined;
@@ -362,7 +363,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   get signal(): AbortSignal {
     if (this.#abort === undefined) {
       this.#abort = new AbortController();
-      if (this.#disconnect !== undefined) this.#abort.abort(this.#disconnect);
+      if (this.#disconnect !== undefined) this.#abort.abort(new WebSocketDisconnect(this.#disconnect.code, this.#disconnect.reason));
     }
     return this.#abort.signal;
   }
@@ -531,9 +532,9 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   signalDisconnect(code: number, reason: string): void {
     if (this.#disconnect !== undefined) return;
-    this.#disconnect = new WebSocketDisconnect(code, reason);
+    this.#disconnect = { code, reason };
     this.#mailbox?.end(code, reason);
-    this.#abort?.abort(this.#disconnect);
+    if (this.#abort !== undefined) this.#abort.abort(new WebSocketDisconnect(code, reason));
     this.#handler?.disconnect(code, reason);
   }
 

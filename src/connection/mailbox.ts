@@ -36,7 +36,8 @@ export class Mailbox {
   readonly #queue: InboundMessage[] = [];
   #head = 0;
   #waiter: Waiter | undefined;
-  #ended: WebSocketDisconnect | undefined;
+  /** How the peer left; the error itself is built only if a receive must reject with it (a stack trace costs ~25 µs). */
+  #ended: { readonly code: number; readonly reason: string; error?: WebSocketDisconnect } | undefined;
   #paused = false;
   readonly #flow: FlowControl;
   readonly #highWater: number;
@@ -79,7 +80,7 @@ export class Mailbox {
       const message = this.#shift();
       return Promise.resolve(map(message.data, message.isBinary));
     }
-    if (this.#ended !== undefined) return ended === NO_END ? Promise.reject(this.#ended) : Promise.resolve(ended);
+    if (this.#ended !== undefined) return ended === NO_END ? Promise.reject(this.#disconnect()) : Promise.resolve(ended);
     if (this.#waiter !== undefined) {
       return Promise.reject(new Error("Another receive() is already waiting on this socket: receive one message at a time"));
     }
@@ -91,12 +92,17 @@ export class Mailbox {
   /** No more messages will come; waiting and later receives fail with this disconnect. */
   end(code: number, reason: string): void {
     if (this.#ended !== undefined) return;
-    this.#ended = new WebSocketDisconnect(code, reason);
+    this.#ended = { code, reason };
     const waiter = this.#waiter;
     this.#waiter = undefined;
     if (waiter === undefined) return;
-    if (waiter.ended === NO_END) waiter.reject(this.#ended);
+    if (waiter.ended === NO_END) waiter.reject(this.#disconnect());
     else waiter.resolve(waiter.ended);
+  }
+
+  #disconnect(): WebSocketDisconnect {
+    const ended = this.#ended!;
+    return (ended.error ??= new WebSocketDisconnect(ended.code, ended.reason));
   }
 
   #shift(): InboundMessage {
