@@ -15,8 +15,9 @@
  * schema), socket.io echo; for fan-out: a loop over raw `ws` clients, statewire's channels
  * (`createChannels`, memory and Redis backends) and a loop over its sockets, socket.io rooms.
  * Every server uses `bufferutil` as statewire ships it; the full run adds 4 KiB echo without it
- * (WS_NO_BUFFER_UTIL=1) for raw `ws` and statewire, and a reference raw `ws` echo that decodes
- * each message to a string and sends a string back, as statewire's text API does.
+ * (WS_NO_BUFFER_UTIL=1) for raw `ws` and statewire's low-level echo, and two reference raw `ws`
+ * echoes: one decoding each message to a string and sending a string back, as statewire's text
+ * API does; one parsing and stringifying the JSON messages, as the JSON listener must.
  *
  * Load generators (`loadgen.ts`, core 1) are separate processes writing pre-masked frames to
  * `net` sockets; the `ws` client and `socket.io-client` only check that each server answers
@@ -159,9 +160,10 @@ const ALL_ECHO_SERVERS: readonly EchoServer[] = [
     ? ([
         // Reference: raw ws doing what statewire's text API does — decode each message to a string, send a string.
         { key: "raw-string", label: "raw ws, string echo (reference)", family: "raw", bufferutil: true, reference: "raw", script: script("raw-ws.ts"), env: { ECHO_MODE: "string" }, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: false },
+        // Reference: raw ws parsing and stringifying the JSON messages the JSON listener gets (no validation).
+        { key: "raw-json", label: "raw ws, JSON.parse + stringify (reference)", family: "raw", bufferutil: true, reference: "raw", script: script("raw-ws.ts"), env: { ECHO_MODE: "json" }, path: "/ws", protocol: "ws", payload: "json", sizes: SIZES, connections: false },
         { key: "raw-nobu", label: "raw ws, no bufferutil", family: "raw", bufferutil: false, reference: "raw-nobu", script: script("raw-ws.ts"), env: NO_BU, path: "/ws", protocol: "ws", payload: "text", sizes: [4096], connections: false },
         { key: "sw-websocket-nobu", label: "statewire low-level, no bufferutil", family: "statewire", bufferutil: false, reference: "raw-nobu", script: script("statewire-echo.ts"), env: { HANDLER: "websocket", ...NO_BU }, path: "/ws", protocol: "ws", payload: "text", sizes: [4096], connections: false },
-        { key: "sw-listener-nobu", label: "statewire listener, no bufferutil", family: "statewire", bufferutil: false, reference: "raw-nobu", script: script("statewire-echo.ts"), env: { HANDLER: "listener", ...NO_BU }, path: "/ws", protocol: "ws", payload: "text", sizes: [4096], connections: false },
       ] satisfies EchoServer[])
     : []),
 ];

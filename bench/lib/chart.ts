@@ -35,7 +35,7 @@ const compact = (value: number): string =>
 function panels(results: BenchResults): Panel[] {
   const server = (key: string): ServerInfo => results.servers.find((s) => s.key === key) ?? { key, label: key, family: "statewire", bufferutil: true, reference: "raw" };
   const out: Panel[] = [];
-  const echoGoal: Record<string, number> = { "sw-websocket": 0.95, "sw-websocket-nobu": 0.95, "sw-listener": 0.9, "sw-listener-nobu": 0.9, "sw-json": 0.9 };
+  const echoGoal: Record<string, number> = { "sw-websocket": 0.95, "sw-websocket-nobu": 0.95, "sw-listener": 0.9, "sw-json": 0.9 };
   const sizes = [...new Set(results.echo.map((row) => row.size))];
   for (const size of sizes) {
     const rows = results.echo.filter((row) => row.size === size);
@@ -110,6 +110,7 @@ function shortLabel(label: string): string {
   return label
     .replace("statewire listener, JSON + schema", "statewire JSON listener")
     .replace(" (reference)", "")
+    .replace("JSON.parse + stringify", "JSON parse+stringify")
     .replace(", no bufferutil", " (no bufferutil)")
     .replace("statewire channels (Redis pub/sub)", "statewire channels (Redis)")
     .replace("statewire, loop over its sockets", "statewire, loop over sockets")

@@ -7,7 +7,8 @@
  * - `buffer` (default): the received Buffer as is — the plain `ws` echo;
  * - `string`: decoded to a string and sent as a string — what statewire's echo does
  *   (`for await` yields strings, `sendText` takes one);
- * - `string-buffer`: decoded, then re-encoded with `Buffer.from` before `ws.send`.
+ * - `string-buffer`: decoded, then re-encoded with `Buffer.from` before `ws.send`;
+ * - `json`: `JSON.parse`d and `JSON.stringify`d back (no validation) — the least a JSON echo does.
  *
  * ROLE=fanout: every client is kept in a Set, and a broadcast is the loop from `ws`'s README
  * over them, sending one Buffer encoded once.
@@ -18,7 +19,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import { serveControl } from "./control.js";
 
 const mode = process.env.ECHO_MODE ?? "buffer";
-if (mode !== "buffer" && mode !== "string" && mode !== "string-buffer") throw new Error(`unknown ECHO_MODE ${mode}`);
+if (!["buffer", "string", "string-buffer", "json"].includes(mode)) throw new Error(`unknown ECHO_MODE ${mode}`);
 
 const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
 let live = 0;
@@ -34,6 +35,7 @@ wss.on("connection", (ws) => {
   ws.on("message", (data, isBinary) => {
     if (isBinary || mode === "buffer") ws.send(data as Buffer, { binary: isBinary });
     else if (mode === "string") ws.send((data as Buffer).toString("utf8"), { binary: false });
+    else if (mode === "json") ws.send(JSON.stringify(JSON.parse((data as Buffer).toString("utf8"))), { binary: false });
     else ws.send(Buffer.from((data as Buffer).toString("utf8")), { binary: false });
   });
   ws.on("close", () => live--);
