@@ -4,6 +4,7 @@
  *   npx tsx bench/quick-echo.ts             # throughput (A B A B A B) + idle memory
  *   npx tsx bench/quick-echo.ts --profile   # … plus `--cpu-prof` runs of both servers (echo and handshakes)
  *   npx tsx bench/quick-echo.ts --refs=none # without the reference server(s) (default: --refs=string)
+ *   npx tsx bench/quick-echo.ts --source    # statewire from its TypeScript sources (default: compiled with tsc, as it ships)
  *
  * A = raw `ws` echo (the received Buffer sent back), B = statewire's low-level echo. References,
  * run in the same rounds but not part of the A/B ratio: `string` = raw `ws` that decodes each
@@ -29,6 +30,7 @@ import {
   summarize,
   type TimeWindow,
 } from "./cpuprofile-top.js";
+import { compileStatewire } from "./lib/procs.js";
 import type { LoadCommand, LoadReply } from "./loadgen.js";
 import type { ServerCommand, ServerStats } from "./servers/control.js";
 
@@ -159,8 +161,11 @@ const serverCommand = (child: ChildProcess, command: Omit<Extract<ServerCommand,
   request<ServerStats>(child, command as { type: string } & Record<string, unknown>);
 
 /** Start a server; resolves with its process and port once it printed `{"ready":true,"port":…}`. */
+/** STATEWIRE_ENTRY for the statewire servers: the compiled build, unless --source. */
+const SERVER_ENV: Record<string, string> = {};
+
 async function startServer(kind: ServerKind, extras: SpawnExtras = NO_EXTRAS): Promise<{ child: ChildProcess; port: number }> {
-  const child = startNode(kind.script, 0, { nodeArgs: extras.nodeArgs, env: { ...kind.env, ...extras.env } });
+  const child = startNode(kind.script, 0, { nodeArgs: extras.nodeArgs, env: { ...SERVER_ENV, ...kind.env, ...extras.env } });
   const port = await withTimeout(
     new Promise<number>((resolve, reject) => {
       let text = "";
@@ -349,6 +354,11 @@ const fmt = (value: number, digits = 0): string => value.toLocaleString("en-US",
 
 async function main(): Promise<void> {
   const started = performance.now();
+  if (!process.argv.includes("--source")) {
+    const { entry, warning } = compileStatewire();
+    SERVER_ENV.STATEWIRE_ENTRY = entry;
+    console.log(`statewire compiled with tsc into ${path.relative(ROOT, path.dirname(path.dirname(entry)))}${warning === undefined ? "" : ` (tsc: ${warning})`}`);
+  }
   console.log(`load average before start: ${loadavg().map((x) => x.toFixed(2)).join(" ")} (other work on this machine skews the numbers)`);
   console.log(
     `quick-echo: ${CONNECTIONS} connections × window ${WINDOW} × ${SIZE} B text, ${WARMUP_MS / 1000} s warm-up + ${MEASURE_MS / 1000} s, ` +

@@ -48,6 +48,7 @@ import { renderChart } from "./lib/chart.js";
 import { type CensusDiff, diffCensus, heapCensus, holdersOf } from "./lib/heap.js";
 import {
   BENCH,
+  compileStatewire,
   cpuUs,
   guardChildren,
   hasTaskset,
@@ -110,26 +111,14 @@ guardChildren("bench", DEADLINE_MS);
 
 // ---- statewire as it ships: compiled with tsc -------------------------------------------------------
 
-const BUILD_DIR = path.join(BENCH, ".build");
 /** Given to every server (only statewire's read it): which statewire to load. */
 const SERVER_ENV: Record<string, string> = {};
 
-/**
- * Compile src/ and machines/ with `tsc -p tsconfig.build.json` into bench/.build (the JavaScript
- * the package ships, in a directory of the bench's own). Running statewire through tsx instead
- * would charge it for tsx's `__name` wrappers (see servers/entry.ts).
- */
 function buildStatewire(): void {
-  const started = performance.now();
-  rmSync(BUILD_DIR, { recursive: true, force: true });
-  const tsc = path.join(ROOT, "node_modules", ".bin", "tsc");
-  const result = spawnSync(tsc, ["-p", "tsconfig.build.json", "--outDir", BUILD_DIR, "--declaration", "false"], { cwd: ROOT, encoding: "utf8" });
-  const entry = path.join(BUILD_DIR, "src", "index.js");
-  if (!existsSync(entry)) throw new Error(`tsc did not produce ${path.relative(ROOT, entry)}: ${result.stdout}${result.stderr}`);
-  // Type errors elsewhere in the tree do not stop the emit; say so, the run goes on.
-  if (result.status !== 0) log(`  (tsc reported errors but emitted: ${(result.stdout + result.stderr).split("\n")[0]})`);
+  const { entry, ms, warning } = compileStatewire();
+  if (warning !== undefined) log(`  (tsc reported errors but emitted: ${warning})`);
   SERVER_ENV.STATEWIRE_ENTRY = entry;
-  log(`statewire compiled with tsc into ${path.relative(ROOT, BUILD_DIR)} in ${fmt((performance.now() - started) / 1000, 1)} s`);
+  log(`statewire compiled with tsc into ${path.relative(ROOT, path.dirname(path.dirname(entry)))} in ${fmt(ms / 1000, 1)} s`);
 }
 
 // ---- servers ----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
  * the harness exits (normally, on error, on a signal or on its deadline).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LoadCommand, LoadReply } from "../loadgen.js";
@@ -197,4 +198,22 @@ export function median(values: readonly number[]): number {
   const sorted = [...finite].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Compile src/ and machines/ with `tsc -p tsconfig.build.json` into bench/.build (the JavaScript
+ * the package ships, in a directory of the bench's own) and return its entry, for the servers'
+ * STATEWIRE_ENTRY. Running statewire through tsx instead would charge it for tsx's `__name`
+ * wrappers (see servers/entry.ts). Type errors elsewhere in the tree do not stop the emit.
+ */
+export function compileStatewire(): { entry: string; ms: number; warning?: string } {
+  const started = performance.now();
+  const dir = path.join(BENCH, ".build");
+  rmSync(dir, { recursive: true, force: true });
+  const tsc = path.join(ROOT, "node_modules", ".bin", "tsc");
+  const result = spawnSync(tsc, ["-p", "tsconfig.build.json", "--outDir", dir, "--declaration", "false"], { cwd: ROOT, encoding: "utf8" });
+  const entry = path.join(dir, "src", "index.js");
+  if (!existsSync(entry)) throw new Error(`tsc did not produce ${path.relative(ROOT, entry)}: ${result.stdout}${result.stderr}`);
+  const ms = performance.now() - started;
+  return result.status === 0 ? { entry, ms } : { entry, ms, warning: (result.stdout + result.stderr).split("\n")[0] ?? "" };
 }
