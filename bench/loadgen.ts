@@ -1,6 +1,5 @@
 /**
- * The load generator: a child process driven over IPC by the harness (`run.ts`) and by
- * `quick-echo.ts`. It is pinned to its own core, away from the server's.
+ * The load generator: a child process driven over IPC by the harness (`run.ts`). It is pinned to its own core, away from the server's.
  *
  * It speaks just enough WebSocket itself — the `ws` client saturates near the server's own rate,
  * so it would measure itself: the opening handshake by hand over `net`, then pre-masked client
