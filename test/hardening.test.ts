@@ -157,6 +157,27 @@ describe("guards and middleware", () => {
     expect(await closed.closed).toMatchObject({ code: 4001, reason: "Invalid token" });
   });
 
+  test("bearerToken: the scheme is case-insensitive (RFC 7235); another scheme or an empty token is refused", async () => {
+    const users = new Map([["alice-token", "Alice"]]);
+    const { client } = start({
+      routes: [
+        websocketListener("/http", {
+          guards: [bearerToken({ verify: (token) => users.get(token) })],
+          handler: (_text, { socket }) => `hi ${String(socket.state.user)}`,
+        }),
+      ],
+    });
+    for (const authorization of ["bearer alice-token", "BEARER alice-token", "BeArEr \talice-token "]) {
+      const socket = await client.connect("/http", { headers: { authorization } });
+      socket.sendText("?");
+      expect(await socket.receiveText()).toBe("hi Alice");
+      await socket.close();
+    }
+    for (const authorization of ["Basic alice-token", "Bearer", "Bearer ", "Beareralice-token", "Bearer alice-token extra"]) {
+      expect((await refusal(client.connect("/http", { headers: { authorization } }))).status).toBe(401);
+    }
+  });
+
   test("connectionRate: the handshake after `max` in a window gets 429 with Retry-After", async () => {
     const { client } = start({ routes: [echo("/e")], guards: [connectionRate({ max: 3, windowMs: 60_000 })] });
     for (let i = 0; i < 3; i++) await (await client.connect("/e")).close();

@@ -28,7 +28,7 @@ export function bearerToken<User>(options: BearerTokenOptions<User>): Guard {
       : new WebSocketError(refuseWith, reason);
   return async function bearer(context, next) {
     const header = context.headers.authorization;
-    const fromHeader = header?.startsWith("Bearer ") === true ? header.slice(7).trim() : undefined;
+    const fromHeader = header === undefined ? undefined : bearerCredentials(header);
     const token = fromHeader ?? (queryParameter === undefined ? undefined : context.query[queryParameter]);
     if (token === undefined || token === "") throw refuse("Missing token");
     const user = await verify(token, context);
@@ -36,4 +36,10 @@ export function bearerToken<User>(options: BearerTokenOptions<User>): Guard {
     context.state[stateKey] = user;
     await next();
   };
+}
+
+/** The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive (RFC 7235 §2.1). */
+function bearerCredentials(header: string): string | undefined {
+  const match = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  return match === null ? undefined : match[1];
 }
