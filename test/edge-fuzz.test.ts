@@ -42,11 +42,33 @@ afterAll(async () => {
   await edge?.stop();
 });
 
+/**
+ * A live server for the next case. One that a previous case killed is replaced, so that
+ * shrinking replays each candidate against a fresh process and ends on the request that kills it.
+ */
+async function live(): Promise<FaultProcess> {
+  if (edge.child.exitCode !== null || edge.child.signalCode !== null) {
+    restarted = true;
+    edge = await startFaultServer(20_000, "test/support/edge-server.ts");
+  }
+  return edge;
+}
+let restarted = false;
+
 /** The process lives and `/stats` answers 200; `replay` names the case that was just sent. */
 async function expectHealthy(replay: string): Promise<void> {
-  expect(edge.child.exitCode, `the server exited after ${replay}\n${edge.stderr()}`).toBeNull();
-  expect(edge.child.signalCode, `the server was killed after ${replay}`).toBeNull();
-  const { response } = await exchange(edge.port, httpRequest("GET", "/stats", { Connection: "close" }), { quietMs: 1000 });
+  let response = "";
+  let failure: unknown;
+  try {
+    ({ response } = await exchange(edge.port, httpRequest("GET", "/stats", { Connection: "close" }), { quietMs: 1000 }));
+  } catch (error) {
+    failure = error;
+  }
+  // A process that is dying may not have exited yet: give it the time to, so the report says so.
+  if (failure !== undefined || statuses(response)[0] !== 200) await Promise.race([edge.exited, new Promise((resolve) => setTimeout(resolve, 1000))]);
+  const exited = edge.child.exitCode !== null || edge.child.signalCode !== null;
+  expect(exited, `the server exited after ${replay}\n${edge.stderr().slice(-2000)}`).toBe(false);
+  expect(failure, `/stats could not be asked after ${replay}`).toBeUndefined();
   expect(statuses(response), `/stats after ${replay}`).toEqual([200]);
 }
 
@@ -64,16 +86,18 @@ describe("edge fuzz: generated requests against a server process", () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(hostileExchange, async ({ requests, ending }) => {
+          await live();
           const text = requests.map(encodeRequest).join("");
           const replay = `${JSON.stringify(text)} cut at ${ending.cutAt ?? "end"} then ${ending.then}`;
           const { ended } = await sendAndEnd(Buffer.from(text, "utf8"), ending);
           expect(ended, `the server kept the connection open after ${replay}`).toBe(true);
           await expectHealthy(replay);
         }),
-        { numRuns: 150 * SCALE, endOnFailure: false, interruptAfterTimeLimit: 60_000 * SCALE, markInterruptAsFailure: false },
+        { numRuns: 150 * SCALE, interruptAfterTimeLimit: 150_000 * SCALE, markInterruptAsFailure: false },
       );
     },
-    120_000 * SCALE,
+    // Passing takes seconds; the headroom is for shrinking a failure (each crash costs a restart).
+    180_000 * SCALE,
   );
 
   it(
@@ -81,6 +105,7 @@ describe("edge fuzz: generated requests against a server process", () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(frameSession, async ({ route, frames, then }) => {
+          await live();
           const replay = `upgrade ${route}, frames ${JSON.stringify(frames)}, then ${then}`;
           const client = await RawClient.connect(edge.port, route);
           for (const frame of frames) client.writeNow(encodeFrame(frame));
@@ -92,15 +117,16 @@ describe("edge fuzz: generated requests against a server process", () => {
           expect(closed, `the server kept the connection open after ${replay}`).toBe(true);
           await expectHealthy(replay);
         }),
-        { numRuns: 60 * SCALE, interruptAfterTimeLimit: 60_000 * SCALE, markInterruptAsFailure: false },
+        { numRuns: 60 * SCALE, interruptAfterTimeLimit: 150_000 * SCALE, markInterruptAsFailure: false },
       );
     },
-    120_000 * SCALE,
+    180_000 * SCALE,
   );
 
   it(
     "a TCP reset or a FIN at every byte offset of an upgrade pipelined behind a request",
     async () => {
+      await live();
       const bytes = Buffer.from(httpRequest("GET", "/slow") + upgradeRequest("/deps?user=cut", { "Sec-WebSocket-Protocol": "a, b", Cookie: "user=c" }), "latin1");
       const offsets = Array.from({ length: bytes.length + 1 }, (_, i) => i);
       // A few at a time: bounded load, and the sweep stays well under a few seconds.
@@ -126,6 +152,7 @@ describe("edge fuzz: generated requests against a server process", () => {
   );
 
   it("afterwards: no connection is left open, and memory is back near its baseline", async () => {
+    expect(restarted, "a case above killed the server").toBe(false);
     let sample = await edge.sample(true);
     for (let i = 0; i < 50 && sample.stats.open > 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));

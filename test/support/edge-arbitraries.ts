@@ -78,11 +78,12 @@ export const requestSpec: fc.Arbitrary<RequestSpec> = fc
   .record({
     method,
     path,
-    version: fc.constantFrom("HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/1.1 x"),
-    host: fc.option(host, { nil: undefined, freq: 6 }),
+    // Mostly well-formed, so that cases get past node's own parser to statewire's edge.
+    version: fc.oneof({ weight: 8, arbitrary: fc.constant("HTTP/1.1") }, { weight: 1, arbitrary: fc.constantFrom("HTTP/1.0", "HTTP/2.0", "HTTP/1.1 x") }),
+    host: fc.option(host, { nil: undefined, freq: 8 }),
     upgrade: fc.option(upgradeHeaders, { nil: undefined, freq: 2 }),
-    other: otherHeaders,
-    body: fc.constantFrom("", "abc", "3\r\nabc\r\n0\r\n\r\n"),
+    other: fc.option(otherHeaders, { nil: {}, freq: 2 }),
+    body: fc.oneof({ weight: 4, arbitrary: fc.constant("") }, { weight: 1, arbitrary: fc.constantFrom("abc", "3\r\nabc\r\n0\r\n\r\n") }),
   })
   .map(({ method: m, path: p, version, host: h, upgrade, other, body }) => ({
     method: m,
