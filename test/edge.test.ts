@@ -4,7 +4,7 @@
  * crash shows as an exit. The generated version of these is `edge-fuzz.test.ts`.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { createApp, websocket, type App } from "../src/index.js";
+import { createApp, provide, Socket, websocket, type App } from "../src/index.js";
 import { type FaultProcess, startFaultServer } from "./support/fault-process.js";
 import { exchange, httpRequest, statuses, upgradeRequest } from "./support/raw-http.js";
 
@@ -89,6 +89,39 @@ describe("item 3: an upgrade with an unparsable Host", () => {
       });
     }
   }
+});
+
+describe("item 3: no admission promise is dropped", () => {
+  it("a fault while admitting (a socket whose query throws, read for a dependency) answers 500 and leaves no unhandled rejection", async () => {
+    class BrokenSocket extends Socket {
+      override get query(): Readonly<Record<string, string>> {
+        throw new Error("query broke");
+      }
+    }
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    const app = createApp({
+      routes: [
+        websocket("/d", async (socket) => void (await socket.accept()), {
+          socketClass: BrokenSocket,
+          dependencies: { q: provide(({ query }) => query.x) },
+        }),
+      ],
+      logger: { error() {}, warn() {}, info() {}, debug() {} } as never,
+    });
+    const { port } = await app.listen();
+    try {
+      const { response } = await exchange(port, upgradeRequest("/d?x=1"));
+      expect(statuses(response)).toEqual([500]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+      expect(app.stats().errors).toBeGreaterThan(0);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await app.close({ timeoutMs: 500 });
+    }
+  });
 });
 
 describe("item 8: a request pipelined before an upgrade", () => {
