@@ -20,7 +20,10 @@ import { type AnySocket, Socket } from "../connection/socket.js";
 import type { TransportConnection, TransportLimits } from "../transport/transport.js";
 import { createWsUpgradeListener, type UpgradeListener } from "../transport/ws.js";
 import { type HttpRoute, toResponse } from "./http-route.js";
-import { toRequest, writeResponse } from "./node-http.js";
+import { answerPlain, toRequest, writeResponse } from "./node-http.js";
+import { isProblem, normaliseTarget, parseRequestMeta } from "./request-meta.js";
+import { parseSubprotocols } from "../transport/handshake.js";
+import { guardSocket } from "../transport/edge-socket.js";
 import { Router } from "./router.js";
 import type { Dependencies } from "../dependencies/provide.js";
 import { type LayerOptions, pickLayer } from "./layers.js";
@@ -128,6 +131,12 @@ export interface App {
 }
 
 const MiB = 1024 * 1024;
+/** Methods `new Request` refuses (Fetch's forbidden methods). */
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+function plainResponse(status: number, body: string): Response {
+  return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+}
 
 /** A WebSocket route as the router holds it: its settings, and its open-connection count for `maxConnections`. */
 interface RouteEntry {
@@ -320,7 +329,20 @@ class StatewireApp implements App {
       transport.deny({ status: 503, headers: { "Retry-After": "5" }, body: "Server shutting down" });
       return;
     }
-    const match = this.#wsRoutes.find("GET", transport.request.url);
+    const request = transport.request;
+    const meta = parseRequestMeta(request.url, request.headers.host);
+    if (isProblem(meta)) {
+      this.#stats.refusedAtDoor++;
+      transport.deny({ status: 400, headers: {}, body: meta.problem });
+      return;
+    }
+    const subprotocols = parseSubprotocols(request.headers["sec-websocket-protocol"]);
+    if (subprotocols === undefined) {
+      this.#stats.refusedAtDoor++;
+      transport.deny({ status: 400, headers: {}, body: "Invalid Sec-WebSocket-Protocol header" });
+      return;
+    }
+    const match = this.#wsRoutes.find("GET", meta.target);
     if (match === undefined) {
       this.#stats.refusedAtDoor++;
       transport.deny({ status: 404, headers: {}, body: "Not Found" });
@@ -336,12 +358,18 @@ class StatewireApp implements App {
       transport.deny({ status: 503, headers: { "Retry-After": "5" }, body: "Too many connections" });
       return;
     }
-    new Connection(transport, route.settings, match.params);
+    new Connection(transport, route.settings, match.params, { target: meta.target, host: meta.host, subprotocols });
   }
 
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const target = url.pathname + url.search;
+    const target = normaliseTarget(url.pathname + url.search);
+    if (target === undefined) return plainResponse(400, "Invalid request target");
+    return this.#serve(request, target, url.searchParams);
+  }
+
+  /** Answer `request`, routed by its already normalised `target`. */
+  async #serve(request: Request, target: string, search: URLSearchParams): Promise<Response> {
     const match = this.#httpRoutes.find(request.method, target);
     if (match === undefined) {
       if ((request.method === "GET" || request.method === "HEAD") && this.#wsRoutes.find("GET", target) !== undefined) {
@@ -353,7 +381,7 @@ class StatewireApp implements App {
       return new Response("Not Found", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
     }
     const query: Record<string, string> = {};
-    for (const [name, value] of url.searchParams) if (!(name in query)) query[name] = value;
+    for (const [name, value] of search) if (!(name in query)) query[name] = value;
     try {
       return toResponse(await match.value.handler(request, { params: match.params, query }));
     } catch (error) {
@@ -363,7 +391,22 @@ class StatewireApp implements App {
   }
 
   readonly requestListener = (request: IncomingMessage, response: ServerResponse): void => {
-    this.fetch(toRequest(request))
+    guardSocket(request.socket);
+    // What the client says about its request is parsed here, once; what does not parse is a 400, never an exception.
+    const meta = parseRequestMeta(request.url, request.headers.host);
+    if (isProblem(meta)) return answerPlain(response, 400, meta.problem);
+    const method = request.method ?? "GET";
+    // The web platform's Request refuses these methods; no route can be written for them.
+    if (FORBIDDEN_METHODS.has(method)) return answerPlain(response, 405, "Method Not Allowed");
+    let webRequest: Request;
+    try {
+      webRequest = toRequest(request, meta);
+    } catch {
+      return answerPlain(response, 400, "Bad Request");
+    }
+    const queryAt = meta.target.indexOf("?");
+    const search = new URLSearchParams(queryAt < 0 ? "" : meta.target.slice(queryAt));
+    this.#serve(webRequest, meta.target, search)
       .then((answer) => writeResponse(response, answer))
       .catch((error: unknown) => {
         this.#logger.error({ err: error, url: request.url }, "Could not answer HTTP request");
@@ -373,7 +416,11 @@ class StatewireApp implements App {
   };
 
   #upgrades(): UpgradeListener {
-    return (this.#upgradeListener ??= createWsUpgradeListener(this.limits, (transport) => this.handleUpgrade(transport)));
+    return (this.#upgradeListener ??= createWsUpgradeListener(
+      this.limits,
+      (transport) => this.handleUpgrade(transport),
+      this.#handshakeTimeoutMs,
+    ));
   }
 
   attach(server: Server): void {

@@ -10,7 +10,6 @@ import type { AppStats } from "../app/stats.js";
 import type { Dependencies } from "../dependencies/provide.js";
 import { type DependencyEvents, DependencyScope } from "../dependencies/scope.js";
 import type { HandlerActor, HandlerLogic, HandlerParent } from "../handlers/actor.js";
-import { parseSubprotocols } from "../transport/handshake.js";
 import type { AcceptOptions, DeflateOptions, DenialResponse, TransportConnection, TransportListener } from "../transport/transport.js";
 import { assertCloseFrame, isValidCloseCode, truncateReason } from "./close-codes.js";
 import { SocketClosedError, SocketStateError, WebSocketDisconnect, statusOf } from "./errors.js";
@@ -73,6 +72,16 @@ function closeCodeOf(error: unknown): { code: number; reason: string } | undefin
 
 let nextId = 1;
 
+/** What the edge parsed of the upgrade request, once, before routing. */
+export interface ParsedUpgrade {
+  /** The normalised path and query the route matched. */
+  readonly target: string;
+  /** The `Host` header, a valid URL authority (`localhost` when absent). */
+  readonly host: string;
+  /** The subprotocols the client offered, in its order of preference. */
+  readonly subprotocols: readonly string[];
+}
+
 export class Connection implements TransportListener, SocketRuntime, HandlerParent, LifecycleEffects, Watched {
   readonly id = nextId++;
   readonly startedAt = Date.now();
@@ -86,6 +95,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   messagesDiscarded = 0;
   dependencies: Readonly<Record<string, unknown>> = NO_DEPENDENCIES;
   readonly #transport: TransportConnection;
+  readonly #request: ParsedUpgrade;
   readonly #actor: Lifecycle;
   #handler: HandlerActor | undefined;
   #acceptOptions: AcceptOptions | undefined;
@@ -102,8 +112,9 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #released = false;
   #bucket: TokenBucket | undefined;
 
-  constructor(transport: TransportConnection, settings: ConnectionSettings, params: object) {
+  constructor(transport: TransportConnection, settings: ConnectionSettings, params: object, request: ParsedUpgrade) {
     this.#transport = transport;
+    this.#request = request;
     this.settings = settings;
     this.socket = settings.createSocket(this, params);
     transport.listen(this);
@@ -119,7 +130,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
       });
     }
     if (settings.guards === undefined && settings.dependencies === undefined) this.#startHandler();
-    else void this.#admit();
+    else this.#admit().catch((error: unknown) => this.#admissionFailed(error));
   }
 
   /** Before the handler: guards, then dependencies. A refusal answers the handshake. */
@@ -137,6 +148,12 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     }
     if (dependencies === undefined) this.#startHandler();
     else this.#resolveDependencies(dependencies);
+  }
+
+  /** A fault of the runtime itself while admitting: fail this connection, never the process. */
+  #admissionFailed(error: unknown): void {
+    if (this.lifecycle === "connecting") this.#refuse(error, "admitting the connection failed");
+    else this.#reportFault(error, "admitting the connection failed");
   }
 
   #resolveDependencies(dependencies: Dependencies): void {
@@ -340,7 +357,11 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   // ---- socket → connection ------------------------------------------------------------------
 
   get requestUrl(): string {
-    return this.#transport.request.url;
+    return this.#request.target;
+  }
+
+  get requestHost(): string {
+    return this.#request.host;
   }
 
   get requestHeaders(): TransportConnection["request"]["headers"] {
@@ -357,7 +378,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   }
 
   offeredSubprotocols(): readonly string[] {
-    return parseSubprotocols(this.#transport.request.headers["sec-websocket-protocol"]) ?? [];
+    return this.#request.subprotocols;
   }
 
   get signal(): AbortSignal {
@@ -571,6 +592,9 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     // Settled: closed, the handler finished (or was given up on), dependencies released.
     const settle = (): void => this.settings.onSettled(this);
     if (this.#scope === undefined) settle();
-    else void this.#scope.release().then(settle);
+    else this.#scope.release().then(settle, (error: unknown) => {
+      this.#reportFault(error, "releasing dependencies failed");
+      settle();
+    });
   }
 }

@@ -40,7 +40,10 @@ export interface ClientAddress {
 export interface SocketRuntime {
   readonly id: number;
   readonly lifecycle: ConnectionState;
+  /** The request's path and query, normalised at the edge (`/chat/lobby?x=1`). */
   readonly requestUrl: string;
+  /** The `Host` header, checked at the edge to be a URL authority (`localhost` when absent). */
+  readonly requestHost: string;
   readonly requestHeaders: IncomingHttpHeaders;
   readonly client: ClientAddress;
   readonly acceptedSubprotocol: string | undefined;
@@ -121,9 +124,10 @@ export class Socket<
     return this.#runtime.lifecycle;
   }
 
-  /** The request URL (host from the `Host` header). */
+  /** The request URL (host from the `Host` header; path as routed, normalised). */
   get url(): URL {
-    return (this.#url ??= new URL(this.#runtime.requestUrl, `ws://${this.#runtime.requestHeaders.host ?? "localhost"}`));
+    // Both parts were checked at the edge (a request whose target or Host does not parse is answered 400), so this cannot throw.
+    return (this.#url ??= new URL(this.#runtime.requestUrl, `ws://${this.#runtime.requestHost}`));
   }
 
   /** Query parameters; the first value of each name (all values: `socket.url.searchParams`). */

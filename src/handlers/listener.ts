@@ -56,7 +56,8 @@ class ListenerActor implements HandlerActor {
     this.#hooks = behavior.hooks;
     this.#context = createContext(parent.socket, parent.dependencies);
     this.#pipeline = new MessagePipeline(parent, behavior.spec, this.#context);
-    void this.#open();
+    // openSession reports handler errors itself; anything else is a runtime fault of this connection, never an unhandled rejection.
+    this.#open().catch((error: unknown) => this.#parent.fail(error));
   }
 
   async #open(): Promise<void> {
@@ -80,7 +81,9 @@ class ListenerActor implements HandlerActor {
   #finish(): void {
     if (this.#finishing) return;
     this.#finishing = true;
-    this.#pipeline.whenIdle(() => void closeSession(this.#parent, this.#context, this.#hooks, this.#accepted));
+    this.#pipeline.whenIdle(() => {
+      closeSession(this.#parent, this.#context, this.#hooks, this.#accepted).catch((error: unknown) => this.#parent.fail(error));
+    });
   }
 }
 

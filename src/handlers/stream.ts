@@ -67,7 +67,8 @@ class StreamActor implements HandlerActor {
     this.#behavior = behavior;
     this.#context = createContext(parent.socket, parent.dependencies);
     this.#pipeline = behavior.listen === undefined ? undefined : new MessagePipeline(parent, behavior.listen, this.#context);
-    void this.#run();
+    // openSession and the pump report handler errors themselves; anything else is a runtime fault of this connection.
+    this.#run().catch((error: unknown) => this.#parent.fail(error));
   }
 
   async #run(): Promise<void> {
@@ -151,7 +152,9 @@ class StreamActor implements HandlerActor {
   #finish(): void {
     if (this.#finishing) return;
     this.#finishing = true;
-    const done = (): void => void closeSession(this.#parent, this.#context, this.#behavior.hooks, this.#accepted);
+    const done = (): void => {
+      closeSession(this.#parent, this.#context, this.#behavior.hooks, this.#accepted).catch((error: unknown) => this.#parent.fail(error));
+    };
     if (this.#pipeline === undefined) done();
     else this.#pipeline.whenIdle(done);
   }

@@ -32,23 +32,28 @@ export function handshakeProblem(method: string | undefined, headers: IncomingHt
       headers: { "Sec-WebSocket-Version": "13, 8" },
     };
   }
-  if (parseSubprotocols(headers["sec-websocket-protocol"]) === undefined) {
-    return { status: 400, message: "Invalid Sec-WebSocket-Protocol header", headers: {} };
-  }
   return undefined;
 }
 
+/** More offered subprotocols than any client needs: the list is refused (400), not parsed. */
+export const MAX_SUBPROTOCOLS = 64;
+
+const NONE: readonly string[] = Object.freeze([]);
+
 /**
  * The subprotocols a client offered, in its order of preference; `undefined` when the header is
- * malformed (empty entries, non-token characters, duplicates).
+ * malformed (empty entries, non-token characters, duplicates) or lists more than
+ * `MAX_SUBPROTOCOLS`. Linear in the header's length; parse once per handshake.
  */
 export function parseSubprotocols(header: string | undefined): readonly string[] | undefined {
-  if (header === undefined) return [];
-  const offered: string[] = [];
-  for (const entry of header.split(",")) {
+  if (header === undefined) return NONE;
+  const entries = header.split(",", MAX_SUBPROTOCOLS + 1);
+  if (entries.length > MAX_SUBPROTOCOLS) return undefined;
+  const offered = new Set<string>();
+  for (const entry of entries) {
     const name = entry.trim();
-    if (!TOKEN.test(name) || offered.includes(name)) return undefined;
-    offered.push(name);
+    if (!TOKEN.test(name) || offered.has(name)) return undefined;
+    offered.add(name);
   }
-  return offered;
+  return Object.freeze([...offered]);
 }

@@ -5,6 +5,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
+import { afterPendingResponses, guardSocket } from "./edge-socket.js";
 import { handshakeProblem } from "./handshake.js";
 import { writeRawResponse } from "./raw-response.js";
 import type {
@@ -27,11 +28,13 @@ const acceptOptions = new WeakMap<IncomingMessage, AcceptOptions>();
 
 /**
  * An `upgrade` listener that validates the opening handshake and hands every valid one to
- * `onConnection` as a transport connection, still unanswered.
+ * `onConnection` as a transport connection, still unanswered. `handshakeTimeoutMs` bounds how
+ * long an upgrade may wait for responses to requests pipelined before it.
  */
 export function createWsUpgradeListener(
   limits: TransportLimits,
   onConnection: (connection: TransportConnection) => void,
+  handshakeTimeoutMs = 10_000,
 ): UpgradeListener {
   // One ws server per compression setting (ws negotiates permessage-deflate from its server's options).
   const servers = new Map<DeflateOptions | false, WebSocketServer>();
@@ -55,7 +58,7 @@ export function createWsUpgradeListener(
     return server;
   };
 
-  return (request, socket, head) => {
+  const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const problem = handshakeProblem(request.method, request.headers);
     if (problem !== undefined) {
       writeRawResponse(socket, { status: problem.status, headers: problem.headers, body: problem.message });
@@ -64,6 +67,10 @@ export function createWsUpgradeListener(
     const connection = new WsTransportConnection(serverFor, request, socket, head, limits.maxPayload);
     onConnection(connection);
     connection.watch();
+  };
+  return (request, socket, head) => {
+    guardSocket(socket);
+    afterPendingResponses(socket, handshakeTimeoutMs, () => upgrade(request, socket, head));
   };
 }
 
@@ -119,10 +126,6 @@ class NodeUpgradeRequest implements UpgradeRequest {
 const kTransport = Symbol("statewire.transport");
 type OwnedWebSocket = WebSocket & { [kTransport]: WsTransportConnection };
 
-function destroyOnError(this: Duplex): void {
-  this.destroy();
-}
-
 class WsTransportConnection implements TransportConnection {
   readonly request: UpgradeRequest;
   #listener: TransportListener = NO_LISTENER;
@@ -149,7 +152,6 @@ class WsTransportConnection implements TransportConnection {
     this.#socket = socket;
     this.#head = head;
     this.request = new NodeUpgradeRequest(request);
-    socket.on("error", destroyOnError);
   }
 
   /**

@@ -17,6 +17,8 @@ export interface ServerSample {
 
 export interface FaultProcess {
   readonly pid: number;
+  /** Settles when the process has exited, with its exit code and signal. */
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>;
   readonly port: number;
   readonly child: ChildProcess;
   readonly stderr: () => string;
@@ -44,8 +46,9 @@ function killGroup(pid: number): void {
   }
 }
 
-export async function startFaultServer(readyTimeoutMs = 20_000): Promise<FaultProcess> {
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "test/support/fault-server.ts"], {
+/** Start `script` (default the fault server; any server speaking `fault-protocol.ts` over IPC). */
+export async function startFaultServer(readyTimeoutMs = 20_000, script = "test/support/fault-server.ts"): Promise<FaultProcess> {
+  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", script], {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: "" },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
@@ -57,7 +60,9 @@ export async function startFaultServer(readyTimeoutMs = 20_000): Promise<FaultPr
   let err = "";
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
   child.stdout?.resume();
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   void exited.then(() => {
     killGroup(pid);
     live.delete(pid);
@@ -107,6 +112,7 @@ export async function startFaultServer(readyTimeoutMs = 20_000): Promise<FaultPr
 
   return {
     pid,
+    exited,
     port: port!,
     child,
     stderr: () => err,
