@@ -55,7 +55,7 @@ describe("parseRequestMeta", () => {
 
   it("refuses the cases of issue 13 and keeps ordinary requests as they are", () => {
     for (const bad of ["x:99999", "[", "", "a b", "a@b", "a/b"]) expect(isProblem(parseRequestMeta("/", bad))).toBe(true);
-    for (const bad of ["*", "http://h/x", "/stats/..", "/./x", "/a/%2E%2e/b", "/a\\b"]) expect(normaliseTarget(bad)).toBeUndefined();
+    for (const bad of ["*", "http://h/x", "/stats/..", "/./x", "/a/%2E%2e/b", "/a\\b", "/\t/evil", "/a b"]) expect(normaliseTarget(bad)).toBeUndefined();
     expect(normaliseTarget("//stats")).toBe("/stats");
     expect(normaliseTarget("/chat//lobby/?x=1")).toBe("/chat/lobby/?x=1");
     expect(normaliseTarget("/.well-known/x")).toBe("/.well-known/x");

@@ -24,6 +24,8 @@ export interface RequestMetaProblem {
 /** Dot segments, doubled slashes, backslashes: anything that sends a path to the slow path. */
 const NEEDS_NORMALISING = /\/\/|\/\.|%2e|\\/i;
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+/** Controls and spaces: node's parser refuses them, but other transports may not, and the URL parser silently drops tabs and newlines (`/\t/x` would become `//x`, another host). */
+const CONTROL = /[\x00-\x20\x7f]/;
 
 /** Hosts seen valid lately: nearly every request repeats one of a few. Bounded. */
 const validHosts = new Set<string>();
@@ -51,7 +53,7 @@ export function isProblem(meta: RequestMeta | RequestMetaProblem): meta is Reque
 
 /** `/path?query` with the path normalised, or `undefined` when it is not an origin-form target. */
 export function normaliseTarget(raw: string): string | undefined {
-  if (raw.charCodeAt(0) !== 0x2f /* / */) return undefined;
+  if (raw.charCodeAt(0) !== 0x2f /* / */ || CONTROL.test(raw)) return undefined;
   const queryAt = raw.indexOf("?");
   const fragmentAt = raw.indexOf("#");
   const pathEnd = Math.min(queryAt < 0 ? raw.length : queryAt, fragmentAt < 0 ? raw.length : fragmentAt);

@@ -13,7 +13,7 @@ export interface Exchange {
 }
 
 export interface ExchangeOptions {
-  /** How long to wait, after the last byte from the server, before giving up on more. Default 300 ms. */
+  /** How long to wait, after the last byte from the server, before giving up on more (at least 3 s for the first byte). Default 300 ms. */
   readonly quietMs?: number;
   /** After writing: `"keep"` (default) waits for the server, `"end"` half-closes, `"reset"` sends a TCP RST at once. */
   readonly then?: "keep" | "end" | "reset";
@@ -45,7 +45,8 @@ export async function exchange(port: number, bytes: Buffer | string, options: Ex
     return { response, end: await ended };
   }
   if (options.then === "end") socket.end();
-  while (closed === undefined && Date.now() - last < quietMs) {
+  // The first byte may take a while on a loaded machine; after it, `quietMs` of silence ends the wait.
+  while (closed === undefined && Date.now() - last < (response === "" ? Math.max(quietMs, 3000) : quietMs)) {
     await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 20))]);
   }
   if (closed === undefined) socket.destroy();
