@@ -17,6 +17,7 @@ import { createJsonLogger, type Logger } from "../connection/logger.js";
 import { type Gate, Interleaving } from "../connection/interleaving.js";
 import { type ConnectionObserver, ObserverHub } from "../connection/observer.js";
 import { type AnySocket, Socket } from "../connection/socket.js";
+import { queryRecord } from "../connection/query.js";
 import type { TransportConnection, TransportLimits } from "../transport/transport.js";
 import { createWsUpgradeListener, type UpgradeListener } from "../transport/ws.js";
 import { type HttpRoute, toResponse } from "./http-route.js";
@@ -352,8 +353,7 @@ class StatewireApp implements App {
       }
       return new Response("Not Found", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
     }
-    const query: Record<string, string> = {};
-    for (const [name, value] of url.searchParams) if (!(name in query)) query[name] = value;
+    const query = queryRecord(url.searchParams);
     try {
       return toResponse(await match.value.handler(request, { params: match.params, query }));
     } catch (error) {
