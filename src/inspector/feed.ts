@@ -4,10 +4,10 @@
  * that changed since that page's last one, and the selected connection's new timeline entries.
  * A page that reads slowly is sent nothing more until its last update went out.
  */
-import type { AnySocket } from "../connection/socket.js";
 import { websocket, type WebSocketRoute } from "../handlers/websocket.js";
 import type { InspectionHub } from "./hub.js";
 import type { ConnectionRow, FeedMessage, StateCounts, TimelineEntry } from "./protocol.js";
+import { hostAllowed, originMatchesHost, REFUSED_HOST } from "./host.js";
 import { CHALLENGE, checkToken, presentedToken } from "./token.js";
 
 /** One page watching. */
@@ -179,26 +179,22 @@ export class Feed {
   }
 }
 
-/** Whether a browser's `Origin` names the host the request went to (pages of other sites may not read the feed). */
-function sameOrigin(socket: AnySocket): boolean {
-  const origin = socket.headers.origin;
-  if (origin === undefined) return true;
-  try {
-    return new URL(origin).host === socket.headers.host;
-  } catch {
-    return false;
-  }
-}
-
-/** The feed's route: token and origin checked before the handshake is accepted. */
-export function feedRoute(path: string, feed: Feed, token: string | undefined): WebSocketRoute {
+/**
+ * The feed's route: token, host and origin checked before the handshake is accepted. Without a
+ * token, only loopback host names and `allowedHosts` are answered (DNS rebinding).
+ */
+export function feedRoute(path: string, feed: Feed, token: string | undefined, allowedHosts: readonly string[]): WebSocketRoute {
   return websocket(path, async (socket) => {
     const access = checkToken(token, presentedToken(socket.headers.authorization, socket.query.token));
     if (access !== "ok") {
       socket.reject(access, { headers: access === 401 ? CHALLENGE : {}, body: access === 401 ? "Unauthorized" : "Forbidden" });
       return;
     }
-    if (!sameOrigin(socket)) {
+    if (token === undefined && !hostAllowed(socket.headers.host, allowedHosts)) {
+      socket.reject(403, { body: REFUSED_HOST });
+      return;
+    }
+    if (!originMatchesHost(socket.headers.origin, socket.headers.host)) {
       socket.reject(403, { body: "Forbidden: cross-origin" });
       return;
     }
