@@ -135,6 +135,8 @@ interface RouteEntry {
   readonly settings: ConnectionSettings;
   readonly count: { open: number };
   readonly max: number;
+  /** The route's own `maxPayload`, when it differs from the app's. */
+  readonly maxPayload: number | undefined;
 }
 const RESERVED_CONTEXT_KEYS = new Set(["socket", "params", "query", "signal"]);
 
@@ -280,7 +282,9 @@ class StatewireApp implements App {
         observers: this.#observers,
         interleaving: this.#interleaving,
       };
-      this.#wsRoutes.add("GET", path, { settings, count, max: layers.maxConnections ?? Infinity });
+      const maxPayload = layers.maxPayload ?? this.limits.maxPayload;
+      if (!Number.isSafeInteger(maxPayload) || maxPayload < 1) throw new RangeError(`Route ${path}: maxPayload is a positive whole number of bytes: got ${String(maxPayload)}`);
+      this.#wsRoutes.add("GET", path, { settings, count, max: layers.maxConnections ?? Infinity, maxPayload: maxPayload === this.limits.maxPayload ? undefined : maxPayload });
     }
   }
 
@@ -337,6 +341,7 @@ class StatewireApp implements App {
       transport.deny({ status: 503, headers: { "Retry-After": "5" }, body: "Too many connections" });
       return;
     }
+    if (route.maxPayload !== undefined) transport.limitPayload?.(route.maxPayload);
     new Connection(transport, route.settings, match.params);
   }
 
