@@ -92,6 +92,8 @@ export type {
   ExceptTarget,
   JoinOptions,
   MemoryBackendOptions,
+  MemoryChannelBackend,
+  MemoryRetention,
   Payload,
   RedisConnectionOptions,
   RedisPubSubOptions,

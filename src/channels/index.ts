@@ -4,7 +4,7 @@ export type { Channels, ChannelsOptions, ChannelsStats } from "./channels.js";
 export type { BackendSettings, BackendSink, ChannelBackend, ChannelMessage } from "./backend.js";
 export { compareIds } from "./backend.js";
 export { memoryBackend } from "./memory.js";
-export type { MemoryBackendOptions } from "./memory.js";
+export type { MemoryBackendOptions, MemoryChannelBackend, MemoryRetention } from "./memory.js";
 export { redisPubSubBackend } from "./redis-pubsub.js";
 export type { RedisPubSubOptions } from "./redis-pubsub.js";
 export { redisStreamsBackend } from "./redis-streams.js";
