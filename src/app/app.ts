@@ -303,6 +303,7 @@ class StatewireApp implements App {
         if (this.#observers.active) this.#observers.unsubscribed(id, channel);
       },
       stats: () => this.stats(),
+      logger: this.#logger,
     };
     for (const plugin of this.#plugins) plugin.setup?.(host);
   }
@@ -316,7 +317,7 @@ class StatewireApp implements App {
   }
 
   stats(): StatsSnapshot {
-    return snapshot(this.#stats, this.#open);
+    return snapshot(this.#stats, this.#open, this.#plugins);
   }
 
   handleUpgrade(transport: TransportConnection): void {

@@ -6,7 +6,10 @@
  */
 import { websocket, type WebSocketRoute } from "../handlers/websocket.js";
 import type { InspectionHub } from "./hub.js";
+import type { StatsSnapshot } from "../app/stats.js";
 import type { ConnectionRow, FeedMessage, StateCounts, TimelineEntry } from "./protocol.js";
+
+type HealthReport = StatsSnapshot["health"];
 import { hostAllowed, originMatchesHost, REFUSED_HOST } from "./host.js";
 import { CHALLENGE, checkToken, presentedToken } from "./token.js";
 
@@ -25,9 +28,12 @@ export class Viewer {
   #busy = false;
   #again = false;
 
-  constructor(hub: InspectionHub, send: (message: FeedMessage) => Promise<void>) {
+  readonly #health: (() => HealthReport) | undefined;
+
+  constructor(hub: InspectionHub, send: (message: FeedMessage) => Promise<void>, health?: () => HealthReport) {
     this.#hub = hub;
     this.#send = send;
+    this.#health = health;
   }
 
   /** A message from the page: `{"type":"select","id":12}`. Anything else is ignored. */
@@ -106,7 +112,8 @@ export class Viewer {
         }
       }
       const counts: StateCounts = hub.counts();
-      messages.push({ type: "update", now, full, live, gone, closed, forgotten, counts, viewers: hub.viewers });
+      const health = this.#health?.();
+      messages.push({ type: "update", now, full, live, gone, closed, forgotten, counts, viewers: hub.viewers, ...(health === undefined ? {} : { health }) });
       this.#seen = hub.seq;
     }
     const timeline = this.#timeline();
@@ -135,6 +142,8 @@ export class Feed {
   readonly #intervalMs: number;
   readonly #viewers = new Set<Viewer>();
   #timer: NodeJS.Timeout | undefined;
+  /** The app's health, once the inspector is set up in an app. */
+  health: (() => HealthReport) | undefined;
 
   constructor(hub: InspectionHub, intervalMs: number) {
     this.#hub = hub;
@@ -147,7 +156,7 @@ export class Feed {
   }
 
   add(send: (message: FeedMessage) => Promise<void>): Viewer {
-    const viewer = new Viewer(this.#hub, send);
+    const viewer = new Viewer(this.#hub, send, () => this.health?.() ?? { status: "up", plugins: {} });
     this.#viewers.add(viewer);
     this.flush();
     return viewer;

@@ -84,6 +84,7 @@ export function createInspector(options: InspectorOptions = {}): InspectorPlugin
   // Drawn once: the machine does not change while the app runs.
   const diagram = diagramSvg(machineDiagram());
   let stopObserving: (() => void) | undefined;
+  let healthWatch: NodeJS.Timeout | undefined;
 
   const page = get(path, (request, { query }) => {
     const presented = presentedToken(request.headers.get("authorization"), query.token);
@@ -109,8 +110,19 @@ export function createInspector(options: InspectorOptions = {}): InspectorPlugin
     routes: [page, feedRoute(feedPath, feed, token, allowedHosts)],
     setup(host) {
       stopObserving = host.observe(hub);
+      feed.health = () => host.stats().health;
+      // Health changes outside any connection (Redis going down): look once a second, tell viewers on change.
+      let last = JSON.stringify(feed.health());
+      healthWatch = setInterval(() => {
+        if (feed.viewers === 0) return;
+        const now = JSON.stringify(feed.health?.());
+        if (now !== last) hub.externalChange();
+        last = now;
+      }, 1000);
+      healthWatch.unref();
     },
     close() {
+      clearInterval(healthWatch);
       stopObserving?.();
       feed.close();
     },
