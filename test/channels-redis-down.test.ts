@@ -109,6 +109,31 @@ describe.each(["redis-pubsub", "redis-streams"] as const)("%s backend with Redis
     }
   }, 60_000);
 
+  test("a Redis that stops answering (SIGSTOP, connections open) fails publishes in bounded time and reads as down", async () => {
+    const options = { url: redis.url, keyPrefix: `hung-${kind}:`, publishTimeoutMs: TIMEOUT };
+    const channels = createChannels({ backend: kind === "redis-pubsub" ? redisPubSubBackend(options) : redisStreamsBackend(options), history: 10 });
+    const { logger, lines } = recordingLogger();
+    const app = createApp({ logger, heartbeat: false, plugins: [channels], routes: [] });
+    try {
+      await expect.poll(() => app.stats().health.status, { timeout: 5000 }).toBe("up");
+      await channels.publish("before", "room");
+      redis.pause();
+      try {
+        const started = Date.now();
+        await expect(channels.publish("unanswered", "room")).rejects.toBeInstanceOf(BackendUnavailableError);
+        expect(Date.now() - started).toBeLessThan(TIMEOUT + 3000);
+        expect(app.stats().health).toMatchObject({ status: "down", plugins: { channels: { status: "down", error: `Redis did not answer within ${TIMEOUT} ms` } } });
+        expect(lines.filter((line) => line.level === "error" && /cannot reach Redis/.test(line.message ?? ""))).toHaveLength(1);
+      } finally {
+        redis.resume();
+      }
+      await channels.publish("after", "room");
+      expect(app.stats().health.status).toBe("up");
+    } finally {
+      await app.close({ timeoutMs: 2000 });
+    }
+  }, 30_000);
+
   test("unreachable from the start: listen() succeeds, but health says down and publish rejects", async () => {
     await redis.kill();
     try {

@@ -11,6 +11,12 @@ import type { Logger } from "../connection/logger.js";
 import type { BackendHealth } from "./backend.js";
 import { BackendUnavailableError } from "./errors.js";
 
+interface InFlight {
+  readonly operation: string;
+  readonly reject: (error: unknown) => void;
+  readonly startedAt: number;
+}
+
 export class RedisHealth {
   readonly #kind: string;
   readonly #timeoutMs: number;
@@ -18,6 +24,13 @@ export class RedisHealth {
   readonly #connections: Redis[] = [];
   /** Connections not ready right now. */
   readonly #notReady = new Set<Redis>();
+  /** Commands waiting for Redis, oldest first; each leaves on its deadline. */
+  readonly #waiters = new Set<() => void>();
+  /** Commands sent and not answered yet. */
+  readonly #inFlight = new Set<InFlight>();
+  #sweeper: NodeJS.Timeout | undefined;
+  /** A command went unanswered past its deadline on a connection that looks ready. */
+  #unanswered = false;
   #status: "up" | "down" = "down";
   #since = Date.now();
   #error: string | undefined;
@@ -39,7 +52,10 @@ export class RedisHealth {
     if (redis.status !== "ready") this.#notReady.add(redis);
     redis.on("ready", () => {
       this.#notReady.delete(redis);
-      if (this.#notReady.size === 0) this.#set("up");
+      if (this.#notReady.size > 0) return;
+      this.#unanswered = false;
+      this.#set("up");
+      for (const wake of [...this.#waiters]) if (this.#allReady()) wake();
     });
     redis.on("close", () => {
       this.#notReady.add(redis);
@@ -69,49 +85,80 @@ export class RedisHealth {
   /** No more logging: the backend is closing its connections on purpose. */
   close(): void {
     this.#closed = true;
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
   }
 
   /**
-   * `command()` once every connection is ready, within `publishTimeoutMs` in all: a command is
-   * not queued while Redis is away, so a publish that rejected was not sent. (One sent just
-   * before a connection dropped is resent by ioredis and may still land after the rejection.)
+   * `command()` now when every connection is ready, else once they are, if that happens within
+   * `publishTimeoutMs`: a command is not queued while Redis is away, so a publish that rejected
+   * was not sent. (One sent just before a connection dropped is resent by ioredis when it
+   * reconnects, as before.)
    */
   run<T>(operation: string, command: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.#timeoutMs;
+    if (this.#allReady()) return this.#send(operation, command);
     return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      let waiting: Redis | undefined;
-      const onReady = (): void => attempt();
-      const stopWaiting = (): void => {
-        waiting?.off("ready", onReady);
-        waiting = undefined;
+      // Waiting for Redis: woken in call order (publish order) once every connection is ready.
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(wake);
+        this.#send(operation, command).then(resolve, reject);
       };
-      const fail = (): void => {
-        stopWaiting();
+      const timer = setTimeout(() => {
+        this.#waiters.delete(wake);
         reject(new BackendUnavailableError(this.#kind, operation, this.#timeoutMs, this.#error));
-      };
-      const attempt = (): void => {
-        stopWaiting();
-        const notReady = this.#connections.find((redis) => redis.status !== "ready");
-        if (notReady !== undefined) {
-          waiting = notReady;
-          notReady.once("ready", onReady);
-          return;
-        }
-        command().then(
-          (value) => {
-            clearTimeout(timer);
-            resolve(value);
-          },
-          (error: unknown) => {
-            clearTimeout(timer);
-            reject(error);
-          },
-        );
-      };
-      timer = setTimeout(fail, Math.max(0, deadline - Date.now()));
-      attempt();
+      }, this.#timeoutMs);
+      this.#waiters.add(wake);
     });
+  }
+
+  /**
+   * Issue the command, answered or not within `publishTimeoutMs`: a Redis that stopped answering
+   * without closing the connection (paused, partitioned) must not hang the caller either. One
+   * sweep timer per backend checks the deadlines, rather than a timer per command.
+   */
+  #send<T>(operation: string, command: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry: InFlight = { operation, reject, startedAt: Date.now() };
+      this.#inFlight.add(entry);
+      if (this.#sweeper === undefined && !this.#closed) {
+        this.#sweeper = setInterval(() => this.#sweep(), Math.max(10, Math.min(1000, this.#timeoutMs / 4)));
+        this.#sweeper.unref();
+      }
+      command().then(
+        (value) => {
+          if (this.#unanswered && this.#notReady.size === 0) {
+            // Redis answers again after leaving commands unanswered.
+            this.#unanswered = false;
+            this.#set("up");
+          }
+          if (this.#inFlight.delete(entry)) resolve(value);
+        },
+        (error: unknown) => {
+          if (this.#inFlight.delete(entry)) reject(error);
+        },
+      );
+    });
+  }
+
+  #sweep(): void {
+    const late = Date.now() - this.#timeoutMs;
+    for (const entry of this.#inFlight) {
+      if (entry.startedAt > late) break; // oldest first: the rest are younger
+      this.#inFlight.delete(entry);
+      if (!this.#unanswered) {
+        // Connected, but not answering (paused, partitioned): down as well, until a command is answered.
+        this.#unanswered = true;
+        this.#set("down");
+        this.#error ??= `Redis did not answer within ${this.#timeoutMs} ms`;
+        this.#logDown(this.#error);
+      }
+      entry.reject(new BackendUnavailableError(this.#kind, entry.operation, this.#timeoutMs, this.#error));
+    }
+  }
+
+  #allReady(): boolean {
+    return this.#connections.every((redis) => redis.status === "ready");
   }
 
   #set(status: "up" | "down"): void {
