@@ -9,12 +9,16 @@
 import { type AnySocket, createApp, type ListenerDependencies, provide, WebSocketError, WebSocketListener } from "../src/index.js";
 import { isMain, serve } from "./serve.js";
 
-const users: Record<string, string> = { "alice-token": "Alice", "bob-token": "Bob" };
+// A Map, not an object literal: `users["constructor"]` would find Object's own constructor.
+const users = new Map([
+  ["alice-token", "Alice"],
+  ["bob-token", "Bob"],
+]);
 
 /** The user named by `Authorization: Bearer <token>`; anything else closes with 4001 before accept. */
 export const bearerUser = provide(({ headers }) => {
   const token = /^Bearer (.+)$/.exec(headers.authorization ?? "")?.[1];
-  const user = users[token ?? ""];
+  const user = token === undefined ? undefined : users.get(token);
   if (user === undefined) throw new WebSocketError(4001, "Invalid token");
   return user;
 });

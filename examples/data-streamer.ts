@@ -9,6 +9,8 @@ import { isMain, serve } from "./serve.js";
 
 const TICK_MS = Number(process.env.TICK_MS ?? 100);
 const topics = ["temperature", "humidity", "pressure"] as const;
+/** Readings kept for one subscriber that has not taken them yet. */
+const MAX_QUEUED = 100;
 
 /** Who listens to what: one queue per subscriber, fed by the producer. */
 const subscribers = new Map<string, Set<(reading: Reading) => void>>();
@@ -47,7 +49,8 @@ export const stream = websocketStream("/stream/:topic", {
     const queue: Reading[] = [];
     let wake: (() => void) | undefined;
     const deliver = (reading: Reading): void => {
-      queue.push(reading);
+      // A subscriber that reads slower than the producer ticks loses its oldest readings, not server memory.
+      if (queue.push(reading) > MAX_QUEUED) queue.shift();
       wake?.();
     };
     const set = subscribers.get(params.topic) ?? new Set();

@@ -6,11 +6,15 @@
 import { createApp, HandshakeDenied, provide, websocketListener } from "../src/index.js";
 import { isMain, serve } from "./serve.js";
 
-const users: Record<string, string> = { "alice-token": "Alice", "bob-token": "Bob" };
+// A Map, not an object literal: `users["constructor"]` would find Object's own constructor.
+const users = new Map([
+  ["alice-token", "Alice"],
+  ["bob-token", "Bob"],
+]);
 
 /** The user named by `?token=`; a missing or unknown token refuses the handshake with HTTP 403. */
 export const currentUser = provide(({ query }) => {
-  const user = users[query.token ?? ""];
+  const user = query.token === undefined ? undefined : users.get(query.token);
   if (user === undefined) throw new HandshakeDenied(403, "unknown token");
   return user;
 });

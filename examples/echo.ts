@@ -14,14 +14,22 @@ export const echo = websocket("/ws", async (socket) => {
   }
 });
 
-/** The exact echo protocol-conformance suites (Autobahn and friends) drive: text as text, binary as binary, unchanged. */
-export const exactEcho = websocket("/echo", async (socket) => {
-  await socket.accept();
-  for await (const message of socket) {
-    if (typeof message === "string") await socket.sendText(message);
-    else await socket.sendBytes(message);
-  }
-});
+/**
+ * The exact echo protocol-conformance suites (Autobahn and friends) drive: text as text, binary
+ * as binary, unchanged. They send messages of up to 16 MiB, so this route alone raises
+ * `maxPayload` from the 1 MiB default; every other route keeps it.
+ */
+export const exactEcho = websocket(
+  "/echo",
+  async (socket) => {
+    await socket.accept();
+    for await (const message of socket) {
+      if (typeof message === "string") await socket.sendText(message);
+      else await socket.sendBytes(message);
+    }
+  },
+  { maxPayload: 16 * 1024 * 1024 },
+);
 
 export const app = createApp({ routes: [echo, exactEcho] });
 

@@ -34,8 +34,6 @@ export const app = createApp({
     dataStream, room, chat, // path parameters, rooms, one controller for WS and HTTP
     stats, lobbyPage,
   ],
-  // Protocol-conformance suites (Autobahn) echo messages of up to 16 MiB on /echo; the default is 1 MiB.
-  maxPayload: 16 * 1024 * 1024,
   ...(process.env.INSPECTOR === "1" ? { inspector: { path: "/_statewire" } } : {}),
 });
 

@@ -5,7 +5,7 @@
 export { createApp, StartupError } from "./app/app.js";
 export type { App, AppOptions, CloseOptions, LifecycleHook, ListenOptions, ServerAddress } from "./app/app.js";
 export type { StatsSnapshot } from "./app/stats.js";
-export type { Plugin, PluginHost } from "./app/plugin.js";
+export type { Plugin, PluginHealth, PluginHost } from "./app/plugin.js";
 export type { InspectorOptions } from "./inspector/index.js";
 export type { ConnectionInfo, ConnectionObserver } from "./connection/observer.js";
 export type { Gate } from "./connection/interleaving.js";
@@ -65,6 +65,7 @@ export type { LogLevel, Logger } from "./connection/logger.js";
 export type { EffectSchema, MessageSchema, SchemaOutput, StandardSchemaV1 } from "./codec/schema.js";
 export type { CloseInitiator, ConnectionOutcome, ConnectionState } from "../machines/connection.js";
 export {
+  BackendUnavailableError,
   BacklogOverflowError,
   ChannelSocket,
   ChannelsClosedError,
@@ -79,6 +80,7 @@ export {
 } from "./channels/index.js";
 export type {
   BacklogOptions,
+  BackendHealth,
   BackendSettings,
   BackendSink,
   BacklogStrategy,
@@ -92,6 +94,8 @@ export type {
   ExceptTarget,
   JoinOptions,
   MemoryBackendOptions,
+  MemoryChannelBackend,
+  MemoryRetention,
   Payload,
   RedisConnectionOptions,
   RedisPubSubOptions,

@@ -219,6 +219,19 @@ describe("low-level routes (ws client)", () => {
     expect(await peer.close()).toMatchObject({ code: 1000 });
   });
 
+  test("production limits everywhere but /echo: a 2 MiB message closes /ws and /json with 1009, /echo echoes it", async () => {
+    const big = Buffer.alloc(2 * 1024 * 1024, 7);
+    for (const path of ["/ws", "/json", "/listener/echo"]) {
+      const peer = await Peer.open(path);
+      peer.send(big);
+      expect((await peer.serverClose()).code, path).toBe(1009);
+    }
+    const echo = await Peer.open("/echo");
+    echo.send(big);
+    expect((await echo.bytes()).equals(big)).toBe(true);
+    await echo.close();
+  });
+
   test("/json: JSON J → JSON {received: J}", async () => {
     const peer = await Peer.open("/json");
     peer.send(JSON.stringify({ a: [1, "two", null] }));

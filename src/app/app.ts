@@ -17,6 +17,7 @@ import { createJsonLogger, type Logger } from "../connection/logger.js";
 import { type Gate, Interleaving } from "../connection/interleaving.js";
 import { type ConnectionObserver, ObserverHub } from "../connection/observer.js";
 import { type AnySocket, Socket } from "../connection/socket.js";
+import { queryRecord } from "../connection/query.js";
 import type { TransportConnection, TransportLimits } from "../transport/transport.js";
 import { createWsUpgradeListener, type UpgradeListener } from "../transport/ws.js";
 import { type HttpRoute, toResponse } from "./http-route.js";
@@ -143,6 +144,8 @@ interface RouteEntry {
   readonly settings: ConnectionSettings;
   readonly count: { open: number };
   readonly max: number;
+  /** The route's own `maxPayload`, when it differs from the app's. */
+  readonly maxPayload: number | undefined;
 }
 const RESERVED_CONTEXT_KEYS = new Set(["socket", "params", "query", "signal"]);
 
@@ -288,7 +291,9 @@ class StatewireApp implements App {
         observers: this.#observers,
         interleaving: this.#interleaving,
       };
-      this.#wsRoutes.add("GET", path, { settings, count, max: layers.maxConnections ?? Infinity });
+      const maxPayload = layers.maxPayload ?? this.limits.maxPayload;
+      if (!Number.isSafeInteger(maxPayload) || maxPayload < 1) throw new RangeError(`Route ${path}: maxPayload is a positive whole number of bytes: got ${String(maxPayload)}`);
+      this.#wsRoutes.add("GET", path, { settings, count, max: layers.maxConnections ?? Infinity, maxPayload: maxPayload === this.limits.maxPayload ? undefined : maxPayload });
     }
   }
 
@@ -307,6 +312,7 @@ class StatewireApp implements App {
         if (this.#observers.active) this.#observers.unsubscribed(id, channel);
       },
       stats: () => this.stats(),
+      logger: this.#logger,
     };
     for (const plugin of this.#plugins) plugin.setup?.(host);
   }
@@ -320,7 +326,7 @@ class StatewireApp implements App {
   }
 
   stats(): StatsSnapshot {
-    return snapshot(this.#stats, this.#open);
+    return snapshot(this.#stats, this.#open, this.#plugins);
   }
 
   handleUpgrade(transport: TransportConnection): void {
@@ -358,6 +364,7 @@ class StatewireApp implements App {
       transport.deny({ status: 503, headers: { "Retry-After": "5" }, body: "Too many connections" });
       return;
     }
+    if (route.maxPayload !== undefined) transport.limitPayload?.(route.maxPayload);
     new Connection(transport, route.settings, match.params, { target: meta.target, host: meta.host, subprotocols });
   }
 
@@ -380,8 +387,7 @@ class StatewireApp implements App {
       }
       return new Response("Not Found", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
     }
-    const query: Record<string, string> = {};
-    for (const [name, value] of search) if (!(name in query)) query[name] = value;
+    const query = queryRecord(search);
     try {
       return toResponse(await match.value.handler(request, { params: match.params, query }));
     } catch (error) {

@@ -25,6 +25,11 @@ export interface LayerOptions {
   readonly maxConnections?: number;
   /** Inbound message rate per connection (token bucket); exceeding it closes with 1008. */
   readonly messageRate?: MessageRate;
+  /**
+   * Largest inbound message in bytes on the routes of this layer; larger ones close the connection
+   * with 1009. Default: the app's `maxPayload` (1 MiB). Raise it only where large messages are expected.
+   */
+  readonly maxPayload?: number;
   /** permessage-deflate for clients that ask for it: `true`, `ws`'s knobs, or `false`. Default off (CPU and about 300 KB of zlib memory per compressing connection). */
   readonly perMessageDeflate?: boolean | DeflateOptions;
 }
@@ -47,7 +52,7 @@ export function mergeLayers(outer: LayerOptions, inner: LayerOptions): LayerOpti
   });
 }
 
-const LAYER_KEYS = ["dependencies", "socketClass", "guards", "allowedOrigins", "maxConnections", "messageRate", "perMessageDeflate"] as const;
+const LAYER_KEYS = ["dependencies", "socketClass", "guards", "allowedOrigins", "maxConnections", "messageRate", "perMessageDeflate", "maxPayload"] as const;
 
 /** Just the layer options out of a larger options object. */
 export function pickLayer(options: LayerOptions): LayerOptions {

@@ -4,6 +4,7 @@
  * events; it never reaches into connections.
  */
 import type { InspectionEvent } from "xstate";
+import type { Logger } from "../connection/logger.js";
 import type { ConnectionObserver } from "../connection/observer.js";
 import type { SocketClass } from "./layers.js";
 import type { Route } from "./routes.js";
@@ -16,6 +17,19 @@ export interface PluginHost {
   subscribed(connectionId: number, channel: string): void;
   unsubscribed(connectionId: number, channel: string): void;
   stats(): StatsSnapshot;
+  /** The app's logger: where a plugin reports its own faults (a backend that went down). */
+  readonly logger: Logger;
+}
+
+/** What a plugin that depends on something outside the process says about it (`app.stats().health`). */
+export interface PluginHealth {
+  readonly status: "up" | "down";
+  /** `Date.now()` when the status last changed. */
+  readonly since?: number;
+  /** What it depends on, e.g. the channels backend's kind. */
+  readonly backend?: string;
+  /** Why it is down. */
+  readonly error?: string;
 }
 
 export interface Plugin {
@@ -28,6 +42,8 @@ export interface Plugin {
   readonly inspect?: (event: InspectionEvent) => void;
   /** Called once, when the app is created. */
   setup?(host: PluginHost): void;
+  /** Whether what it depends on is reachable; shown in `app.stats().health` and the inspector. */
+  health?(): PluginHealth;
   /** Called by `app.close()` once connections are closed and settled: release clients, timers. */
   close?(): Promise<void> | void;
 }

@@ -2,6 +2,7 @@
  * Counters over an app's connections, kept as plain fields the runtime bumps: what the
  * invariants ("every cleanup ran once") and a `/stats` page read.
  */
+import type { Plugin, PluginHealth } from "./plugin.js";
 export class AppStats {
   /** Connections that reached the app (matched a route and were admitted). */
   started = 0;
@@ -38,9 +39,23 @@ export interface StatsSnapshot {
   readonly errors: number;
   readonly refusedAtDoor: number;
   readonly messages: { readonly discarded: number; readonly dropped: number };
+  /** `down` when any plugin reports that what it depends on (e.g. Redis) is unreachable; each such plugin's own health by name. */
+  readonly health: { readonly status: "up" | "down"; readonly plugins: Readonly<Record<string, PluginHealth>> };
 }
 
-export function snapshot(stats: AppStats, open: number): StatsSnapshot {
+function healthOf(plugins: readonly Plugin[]): StatsSnapshot["health"] {
+  const reports: Record<string, PluginHealth> = {};
+  let status: "up" | "down" = "up";
+  for (const plugin of plugins) {
+    if (plugin.health === undefined) continue;
+    const health = plugin.health();
+    reports[plugin.name] = health;
+    if (health.status === "down") status = "down";
+  }
+  return { status, plugins: reports };
+}
+
+export function snapshot(stats: AppStats, open: number, plugins: readonly Plugin[] = []): StatsSnapshot {
   return {
     open,
     started: stats.started,
@@ -52,5 +67,6 @@ export function snapshot(stats: AppStats, open: number): StatsSnapshot {
     errors: stats.errors,
     refusedAtDoor: stats.refusedAtDoor,
     messages: { discarded: stats.messagesDiscarded, dropped: stats.messagesDropped },
+    health: healthOf(plugins),
   };
 }

@@ -4,6 +4,7 @@
  * which of them are where in the channel's order (message ids), so that a subscriber replaying
  * history joins the live feed without a gap or a duplicate.
  */
+import type { Logger } from "../connection/logger.js";
 import type { Envelope } from "./payload.js";
 
 /** One message of one channel as a backend delivers or stores it. */
@@ -26,6 +27,15 @@ export interface BackendSettings {
   readonly history: number;
 }
 
+/** Whether a backend can reach what it needs (Redis). */
+export interface BackendHealth {
+  readonly status: "up" | "down";
+  /** `Date.now()` when the status last changed. */
+  readonly since: number;
+  /** Why it is down: the last connection error. */
+  readonly error?: string;
+}
+
 export interface ChannelBackend {
   /** `"memory"`, `"redis-pubsub"`, `"redis-streams"`, … (stats and logs). */
   readonly kind: string;
@@ -41,6 +51,10 @@ export interface ChannelBackend {
   history(channel: string, count: number): Promise<ChannelMessage[]>;
   /** Release connections and timers; nothing is delivered afterwards. */
   close(): Promise<void>;
+  /** Whether it can reach what it needs; a backend without this (the memory one) is always up. */
+  health?(): BackendHealth;
+  /** Where it reports going down and coming back (the app's logger, given by the channels plugin). */
+  useLogger?(logger: Logger): void;
 }
 
 function parts(id: string): [number, number] {

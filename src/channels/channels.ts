@@ -175,6 +175,11 @@ export function createChannels(options: ChannelsOptions = {}): Channels {
       if (host !== undefined && host !== pluginHost) throw new Error("A channels plugin belongs to one app: create one per app");
       host = pluginHost;
       core.reporter = pluginHost;
+      backend.useLogger?.(pluginHost.logger);
+    },
+
+    health() {
+      return { backend: backend.kind, ...(backend.health?.() ?? { status: "up" }) };
     },
 
     close() {

@@ -17,3 +17,22 @@ export class ChannelsClosedError extends Error {
     super(`Cannot ${operation}: the channels plugin is closed`);
   }
 }
+
+/**
+ * The backend could not be reached in time (Redis down or unreachable): a publish or history
+ * read rejects with this after the backend's `publishTimeoutMs`, rather than waiting forever.
+ */
+export class BackendUnavailableError extends Error {
+  override readonly name = "BackendUnavailableError";
+  constructor(
+    /** The backend's kind, e.g. `"redis-streams"`. */
+    readonly backend: string,
+    /** What could not be done: `"publish"`, `"read history"`. */
+    readonly operation: string,
+    readonly timeoutMs: number,
+    /** The last connection error, when there was one. */
+    readonly reason: string | undefined,
+  ) {
+    super(`Cannot ${operation}: the ${backend} channels backend did not answer within ${timeoutMs} ms${reason === undefined ? "" : ` (${reason})`}`);
+  }
+}

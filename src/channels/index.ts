@@ -1,10 +1,10 @@
 /** Channels: broadcast across connections, and across processes through Redis. */
 export { createChannels } from "./channels.js";
 export type { Channels, ChannelsOptions, ChannelsStats } from "./channels.js";
-export type { BackendSettings, BackendSink, ChannelBackend, ChannelMessage } from "./backend.js";
+export type { BackendHealth, BackendSettings, BackendSink, ChannelBackend, ChannelMessage } from "./backend.js";
 export { compareIds } from "./backend.js";
 export { memoryBackend } from "./memory.js";
-export type { MemoryBackendOptions } from "./memory.js";
+export type { MemoryBackendOptions, MemoryChannelBackend, MemoryRetention } from "./memory.js";
 export { redisPubSubBackend } from "./redis-pubsub.js";
 export type { RedisPubSubOptions } from "./redis-pubsub.js";
 export { redisStreamsBackend } from "./redis-streams.js";
@@ -18,5 +18,5 @@ export { Subscription } from "./subscription.js";
 export type { SubscribeOptions } from "./subscription.js";
 export { BacklogOverflowError } from "./subscriber.js";
 export type { BacklogOptions, BacklogStrategy } from "./subscriber.js";
-export { ChannelsClosedError, UnknownChannelError } from "./errors.js";
+export { BackendUnavailableError, ChannelsClosedError, UnknownChannelError } from "./errors.js";
 export type { ChannelRouteOptions } from "./routes.js";

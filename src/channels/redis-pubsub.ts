@@ -8,9 +8,11 @@
  * Redis do not reach it (that is pub/sub); use the streams backend when they must.
  */
 import type { Redis } from "ioredis";
-import type { BackendSettings, BackendSink, ChannelBackend, ChannelMessage } from "./backend.js";
+import type { BackendHealth, BackendSettings, BackendSink, ChannelBackend, ChannelMessage } from "./backend.js";
 import { decodeEnvelope, type Envelope, encodeEnvelope } from "./payload.js";
-import { closeRedis, connectRedis, type RedisConnectionOptions } from "./redis-connection.js";
+import type { Logger } from "../connection/logger.js";
+import { closeRedis, connectRedis, type RedisConnectionOptions, redisHealth } from "./redis-connection.js";
+import type { RedisHealth } from "./redis-health.js";
 
 export type RedisPubSubOptions = RedisConnectionOptions;
 
@@ -51,14 +53,16 @@ class RedisPubSubBackend implements ChannelBackend {
   readonly #prefix: string;
   readonly #sinks = new Set<BackendSink>();
   readonly #listeners = new Map<string, number>();
+  readonly #health: RedisHealth;
   #history = 0;
   #closed = false;
 
   constructor(options: RedisPubSubOptions) {
     this.#prefix = options.keyPrefix ?? "statewire:";
-    this.#commands = connectRedis(options, "statewire-pubsub");
+    this.#health = redisHealth(options, this.kind);
+    this.#commands = connectRedis(options, "statewire-pubsub", this.#health);
     this.#commands.defineCommand("statewirePublish", { lua: PUBLISH });
-    this.#subscriber = connectRedis(options, "statewire-pubsub-subscriber");
+    this.#subscriber = connectRedis(options, "statewire-pubsub-subscriber", this.#health);
     const channelPrefix = `${this.#prefix}ch:`;
     this.#subscriber.on("messageBuffer", (pubsubChannel: Buffer, entry: Buffer) => {
       const name = pubsubChannel.toString("utf8");
@@ -80,7 +84,7 @@ class RedisPubSubBackend implements ChannelBackend {
     const keys: string[] = [];
     for (const channel of channels) keys.push(`${this.#prefix}seq:${channel}`, `${this.#prefix}h:${channel}`);
     const args = [keys.length, ...keys, encodeEnvelope(envelope), this.#history, ...channels.map((channel) => `${this.#prefix}ch:${channel}`)];
-    return (this.#commands as unknown as WithPublish).statewirePublish(...args).then(() => undefined);
+    return this.#health.run("publish", () => (this.#commands as unknown as WithPublish).statewirePublish(...args)).then(() => undefined);
   }
 
   async listen(channel: string): Promise<void> {
@@ -101,7 +105,7 @@ class RedisPubSubBackend implements ChannelBackend {
 
   async history(channel: string, count: number): Promise<ChannelMessage[]> {
     if (count <= 0) return [];
-    const entries = await this.#commands.lrangeBuffer(`${this.#prefix}h:${channel}`, 0, count - 1);
+    const entries = await this.#health.run("read history", () => this.#commands.lrangeBuffer(`${this.#prefix}h:${channel}`, 0, count - 1));
     const messages: ChannelMessage[] = [];
     for (let i = entries.length - 1; i >= 0; i--) {
       const message = parseEntry(channel, entries[i]!);
@@ -114,7 +118,16 @@ class RedisPubSubBackend implements ChannelBackend {
   async close(): Promise<void> {
     if (this.#sinks.size > 0 || this.#closed) return;
     this.#closed = true;
+    this.#health.close();
     await Promise.all([closeRedis(this.#subscriber), closeRedis(this.#commands)]);
+  }
+
+  health(): BackendHealth {
+    return this.#health.health();
+  }
+
+  useLogger(logger: Logger): void {
+    this.#health.useLogger(logger);
   }
 }
 

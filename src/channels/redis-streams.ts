@@ -11,9 +11,11 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { type BackendSettings, type BackendSink, type ChannelBackend, type ChannelMessage, compareIds } from "./backend.js";
+import { type BackendHealth, type BackendSettings, type BackendSink, type ChannelBackend, type ChannelMessage, compareIds } from "./backend.js";
 import { decodeEnvelope, type Envelope, encodeEnvelope } from "./payload.js";
-import { closeRedis, connectRedis, type RedisConnectionOptions } from "./redis-connection.js";
+import type { Logger } from "../connection/logger.js";
+import { closeRedis, connectRedis, type RedisConnectionOptions, redisHealth } from "./redis-connection.js";
+import type { RedisHealth } from "./redis-health.js";
 
 export interface RedisStreamsOptions extends RedisConnectionOptions {
   /**
@@ -59,13 +61,23 @@ class RedisStreamsBackend implements ChannelBackend {
   #history = 0;
   #closed = false;
   #loop: Promise<void> | undefined;
+  readonly #health: RedisHealth;
 
   constructor(options: RedisStreamsOptions) {
     this.#options = options;
     this.#prefix = options.keyPrefix ?? "statewire:";
     this.#wakeKey = `${this.#prefix}wake:${randomUUID()}`;
-    this.#commands = connectRedis(options, "statewire-streams");
-    this.#reader = connectRedis(options, "statewire-streams-reader");
+    this.#health = redisHealth(options, this.kind);
+    this.#commands = connectRedis(options, "statewire-streams", this.#health);
+    this.#reader = connectRedis(options, "statewire-streams-reader", this.#health);
+  }
+
+  health(): BackendHealth {
+    return this.#health.health();
+  }
+
+  useLogger(logger: Logger): void {
+    this.#health.useLogger(logger);
   }
 
   #key(channel: string): string {
@@ -83,13 +95,15 @@ class RedisStreamsBackend implements ChannelBackend {
     const maxLen = this.#options.maxLen ?? Math.max(1000, this.#history);
     const entry = encodeEnvelope(envelope);
     const expire = this.#options.expireAfterMs;
-    const writes: Promise<unknown>[] = [];
-    for (const channel of channels) {
-      const key = this.#key(channel);
-      writes.push(this.#commands.xadd(key, "MAXLEN", "~", maxLen, "*", FIELD, entry));
-      if (expire !== undefined) writes.push(this.#commands.pexpire(key, expire));
-    }
-    return Promise.all(writes).then(() => undefined);
+    return this.#health.run("publish", () => {
+      const writes: Promise<unknown>[] = [];
+      for (const channel of channels) {
+        const key = this.#key(channel);
+        writes.push(this.#commands.xadd(key, "MAXLEN", "~", maxLen, "*", FIELD, entry));
+        if (expire !== undefined) writes.push(this.#commands.pexpire(key, expire));
+      }
+      return Promise.all(writes);
+    }).then(() => undefined);
   }
 
   async listen(channel: string): Promise<void> {
@@ -117,7 +131,7 @@ class RedisStreamsBackend implements ChannelBackend {
 
   async history(channel: string, count: number): Promise<ChannelMessage[]> {
     if (count <= 0) return [];
-    const entries = (await this.#commands.xrevrangeBuffer(this.#key(channel), "+", "-", "COUNT", count)) as [Buffer, Buffer[]][];
+    const entries = (await this.#health.run("read history", () => this.#commands.xrevrangeBuffer(this.#key(channel), "+", "-", "COUNT", count))) as [Buffer, Buffer[]][];
     const messages: ChannelMessage[] = [];
     for (let i = entries.length - 1; i >= 0; i--) {
       const [id, fields] = entries[i]!;
@@ -174,6 +188,7 @@ class RedisStreamsBackend implements ChannelBackend {
   async close(): Promise<void> {
     if (this.#sinks.size > 0 || this.#closed) return;
     this.#closed = true;
+    this.#health.close();
     this.#reader.disconnect();
     try {
       if (this.#commands.status === "ready") await this.#commands.del(this.#wakeKey);

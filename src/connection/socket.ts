@@ -15,6 +15,7 @@ import { type MessageSchema, type SchemaOutput, validate } from "../codec/schema
 import { truncateReason } from "./close-codes.js";
 import { MessageError, WebSocketDisconnect } from "./errors.js";
 import type { InboundMessage } from "./mailbox.js";
+import { queryRecord } from "./query.js";
 
 /** The server's answer to a handshake it accepts. */
 export interface AcceptInit {
@@ -133,9 +134,7 @@ export class Socket<
   /** Query parameters; the first value of each name (all values: `socket.url.searchParams`). */
   get query(): Readonly<Record<string, string>> {
     if (this.#query === undefined) {
-      const query: Record<string, string> = {};
-      for (const [name, value] of this.url.searchParams) if (!(name in query)) query[name] = value;
-      this.#query = query;
+      this.#query = queryRecord(this.url.searchParams);
     }
     return this.#query;
   }

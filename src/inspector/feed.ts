@@ -4,10 +4,13 @@
  * that changed since that page's last one, and the selected connection's new timeline entries.
  * A page that reads slowly is sent nothing more until its last update went out.
  */
-import type { AnySocket } from "../connection/socket.js";
 import { websocket, type WebSocketRoute } from "../handlers/websocket.js";
 import type { InspectionHub } from "./hub.js";
+import type { StatsSnapshot } from "../app/stats.js";
 import type { ConnectionRow, FeedMessage, StateCounts, TimelineEntry } from "./protocol.js";
+
+type HealthReport = StatsSnapshot["health"];
+import { hostAllowed, originMatchesHost, REFUSED_HOST } from "./host.js";
 import { CHALLENGE, checkToken, presentedToken } from "./token.js";
 
 /** One page watching. */
@@ -25,9 +28,12 @@ export class Viewer {
   #busy = false;
   #again = false;
 
-  constructor(hub: InspectionHub, send: (message: FeedMessage) => Promise<void>) {
+  readonly #health: (() => HealthReport) | undefined;
+
+  constructor(hub: InspectionHub, send: (message: FeedMessage) => Promise<void>, health?: () => HealthReport) {
     this.#hub = hub;
     this.#send = send;
+    this.#health = health;
   }
 
   /** A message from the page: `{"type":"select","id":12}`. Anything else is ignored. */
@@ -106,7 +112,8 @@ export class Viewer {
         }
       }
       const counts: StateCounts = hub.counts();
-      messages.push({ type: "update", now, full, live, gone, closed, forgotten, counts, viewers: hub.viewers });
+      const health = this.#health?.();
+      messages.push({ type: "update", now, full, live, gone, closed, forgotten, counts, viewers: hub.viewers, ...(health === undefined ? {} : { health }) });
       this.#seen = hub.seq;
     }
     const timeline = this.#timeline();
@@ -135,6 +142,8 @@ export class Feed {
   readonly #intervalMs: number;
   readonly #viewers = new Set<Viewer>();
   #timer: NodeJS.Timeout | undefined;
+  /** The app's health, once the inspector is set up in an app. */
+  health: (() => HealthReport) | undefined;
 
   constructor(hub: InspectionHub, intervalMs: number) {
     this.#hub = hub;
@@ -147,7 +156,7 @@ export class Feed {
   }
 
   add(send: (message: FeedMessage) => Promise<void>): Viewer {
-    const viewer = new Viewer(this.#hub, send);
+    const viewer = new Viewer(this.#hub, send, () => this.health?.() ?? { status: "up", plugins: {} });
     this.#viewers.add(viewer);
     this.flush();
     return viewer;
@@ -179,26 +188,22 @@ export class Feed {
   }
 }
 
-/** Whether a browser's `Origin` names the host the request went to (pages of other sites may not read the feed). */
-function sameOrigin(socket: AnySocket): boolean {
-  const origin = socket.headers.origin;
-  if (origin === undefined) return true;
-  try {
-    return new URL(origin).host === socket.headers.host;
-  } catch {
-    return false;
-  }
-}
-
-/** The feed's route: token and origin checked before the handshake is accepted. */
-export function feedRoute(path: string, feed: Feed, token: string | undefined): WebSocketRoute {
+/**
+ * The feed's route: token, host and origin checked before the handshake is accepted. Without a
+ * token, only loopback host names and `allowedHosts` are answered (DNS rebinding).
+ */
+export function feedRoute(path: string, feed: Feed, token: string | undefined, allowedHosts: readonly string[]): WebSocketRoute {
   return websocket(path, async (socket) => {
     const access = checkToken(token, presentedToken(socket.headers.authorization, socket.query.token));
     if (access !== "ok") {
       socket.reject(access, { headers: access === 401 ? CHALLENGE : {}, body: access === 401 ? "Unauthorized" : "Forbidden" });
       return;
     }
-    if (!sameOrigin(socket)) {
+    if (token === undefined && !hostAllowed(socket.headers.host, allowedHosts)) {
+      socket.reject(403, { body: REFUSED_HOST });
+      return;
+    }
+    if (!originMatchesHost(socket.headers.origin, socket.headers.host)) {
       socket.reject(403, { body: "Forbidden: cross-origin" });
       return;
     }

@@ -115,6 +115,12 @@ export class InspectionHub implements ConnectionObserver {
     this.#onChange = listener;
   }
 
+  /** Something outside the connections changed (the app's health): viewers get a fresh update. */
+  externalChange(): void {
+    this.#seq++;
+    this.#touch();
+  }
+
   /** The feed sent what changed: the next change calls `onChange` again. */
   settle(): void {
     this.#dirty = false;

@@ -15,6 +15,7 @@ import { diagramSvg } from "./diagram-svg.js";
 import { Feed, feedRoute } from "./feed.js";
 import { InspectionHub } from "./hub.js";
 import { renderPage } from "./page.js";
+import { hostAllowed, REFUSED_HOST } from "./host.js";
 import { CHALLENGE, checkToken, presentedToken } from "./token.js";
 
 export interface InspectorOptions {
@@ -32,6 +33,13 @@ export interface InspectorOptions {
   readonly closedSize?: number;
   /** Shortest time between two updates of the page. Default 200 ms. */
   readonly intervalMs?: number;
+  /**
+   * Without a token, the page and its feed answer only requests whose `Host` is loopback
+   * (127.0.0.0/8, `::1`, `localhost`) or one of these host names (any port, case-insensitive),
+   * so that a page of another site cannot reach them by rebinding its own name to this address.
+   * Default none. Ignored when a `token` is set: the token is the protection.
+   */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** The inspector as a plugin, with its hub (what it knows) and where it is served. */
@@ -62,6 +70,7 @@ export function createInspector(options: InspectorOptions = {}): InspectorPlugin
   const path = normalizePath(options.path ?? "/_statewire");
   const feedPath = `${path}/feed`;
   const token = options.token === "" ? undefined : options.token;
+  const allowedHosts = options.allowedHosts ?? [];
   if (process.env.NODE_ENV === "production" && token === undefined) {
     process.emitWarning("The statewire inspector is served in production without a token: anyone who reaches the app can watch its connections.");
   }
@@ -75,10 +84,14 @@ export function createInspector(options: InspectorOptions = {}): InspectorPlugin
   // Drawn once: the machine does not change while the app runs.
   const diagram = diagramSvg(machineDiagram());
   let stopObserving: (() => void) | undefined;
+  let healthWatch: NodeJS.Timeout | undefined;
 
   const page = get(path, (request, { query }) => {
     const presented = presentedToken(request.headers.get("authorization"), query.token);
     const access = checkToken(token, presented);
+    if (access === "ok" && token === undefined && !hostAllowed(request.headers.get("host") ?? new URL(request.url).host, allowedHosts)) {
+      return new Response(REFUSED_HOST, { status: 403, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
+    }
     if (access !== "ok") {
       return new Response(access === 401 ? "Unauthorized: this inspector needs its token (?token=…)" : "Forbidden", {
         status: access,
@@ -94,11 +107,22 @@ export function createInspector(options: InspectorOptions = {}): InspectorPlugin
     hub,
     path,
     feedPath,
-    routes: [page, feedRoute(feedPath, feed, token)],
+    routes: [page, feedRoute(feedPath, feed, token, allowedHosts)],
     setup(host) {
       stopObserving = host.observe(hub);
+      feed.health = () => host.stats().health;
+      // Health changes outside any connection (Redis going down): look once a second, tell viewers on change.
+      let last = JSON.stringify(feed.health());
+      healthWatch = setInterval(() => {
+        if (feed.viewers === 0) return;
+        const now = JSON.stringify(feed.health?.());
+        if (now !== last) hub.externalChange();
+        last = now;
+      }, 1000);
+      healthWatch.unref();
     },
     close() {
+      clearInterval(healthWatch);
       stopObserving?.();
       feed.close();
     },

@@ -8,7 +8,7 @@ export const pageScript = String.raw`
 const config = JSON.parse(document.getElementById("sw-config").textContent);
 const STATES = ["connecting", "open", "closing"];
 const MAX_ROWS = 500;
-const model = { live: new Map(), closed: new Map(), counts: null, viewers: 0, selected: null, timeline: [], evicted: 0, known: true, offset: 0, payloads: false, routes: new Set() };
+const model = { live: new Map(), closed: new Map(), counts: null, viewers: 0, health: null, selected: null, timeline: [], evicted: 0, known: true, offset: 0, payloads: false, routes: new Set() };
 const $ = (id) => document.getElementById(id);
 
 function h(tag, props, ...children) {
@@ -78,6 +78,7 @@ function receive(message) {
     for (const id of message.forgotten) model.closed.delete(id);
     model.counts = message.counts;
     model.viewers = message.viewers;
+    model.health = message.health || null;
     render();
   } else if (message.type === "timeline") {
     if (message.id !== model.selected) return;
@@ -123,6 +124,13 @@ function renderCounts() {
     h("span", { class: "count", "data-state": "closed", title: "closed since the app started" }, badge("closed"), h("b", {}, counts.closed)),
   );
   $("viewers").textContent = model.viewers === 1 ? "1 viewer" : model.viewers + " viewers";
+  // A plugin whose backend is unreachable (Redis down): named, with its error, until it is back.
+  const health = $("health");
+  const down = model.health ? Object.entries(model.health.plugins).filter(([, report]) => report.status === "down") : [];
+  health.hidden = down.length === 0;
+  health.className = "pill down";
+  health.replaceChildren(h("span", { class: "dot" }), h("span", {}, down.map(([name, report]) => name + (report.backend ? " (" + report.backend + ")" : "") + " down").join(", ")));
+  health.title = down.map(([, report]) => report.error || "").join("\n");
 }
 
 function renderRouteFilter() {

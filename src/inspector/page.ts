@@ -37,6 +37,7 @@ export function renderPage(config: PageConfig, diagram: string): { readonly body
   <span id="status" class="pill"><span class="dot"></span><span>connecting…</span></span>
   <span class="spacer"></span>
   <span id="payloads" class="pill">payloads redacted (sizes only)</span>
+  <span id="health" class="pill" hidden></span>
   <span id="viewers" class="pill">0 viewers</span>
 </header>
 <div class="toolbar">

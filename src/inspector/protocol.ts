@@ -3,6 +3,7 @@
  * Payloads appear only when the inspector was created with `payloads: true`; otherwise messages
  * are sizes only, and handler errors only their class name.
  */
+import type { StatsSnapshot } from "../app/stats.js";
 import type { CloseInitiator, ConnectionState } from "../../machines/connection.js";
 
 /** One line of a connection's timeline; `seq` orders every entry of the hub, `at` is `Date.now()`. */
@@ -81,6 +82,8 @@ export type FeedMessage =
       readonly counts: StateCounts;
       /** Pages watching right now (their feed connections are not listed). */
       readonly viewers: number;
+      /** The app's health (`app.stats().health`): a plugin's backend that is down (Redis) shows here. */
+      readonly health?: StatsSnapshot["health"];
     }
   | {
       readonly type: "timeline";

@@ -75,7 +75,7 @@ export class MemoryWire {
   #state: WireState = "handshake";
   #serverListener: TransportListener = NO_LISTENER;
   readonly #peer: ClientWireListener;
-  readonly #limits: TransportLimits;
+  #maxPayload: number;
   readonly #toServer: Lane;
   readonly #toClient: Lane;
   readonly #autoPong: boolean;
@@ -92,7 +92,7 @@ export class MemoryWire {
 
   constructor(request: UpgradeRequest, limits: TransportLimits, peer: ClientWireListener, options: MemoryWireOptions = {}) {
     this.#peer = peer;
-    this.#limits = limits;
+    this.#maxPayload = limits.maxPayload;
     const schedule = options.schedule ?? queueMicrotask;
     this.#toServer = new Lane(schedule);
     this.#toClient = new Lane(schedule);
@@ -152,6 +152,9 @@ export class MemoryWire {
     const wire = this;
     return {
       request,
+      limitPayload(bytes) {
+        wire.#maxPayload = bytes;
+      },
       listen(listener) {
         wire.#serverListener = listener;
       },
@@ -218,7 +221,7 @@ export class MemoryWire {
 
   #deliverToServer(frame: Frame): void {
     if (this.#state === "closed" || this.#closeSentByServer) return;
-    if (frame.data.length > this.#limits.maxPayload) {
+    if (frame.data.length > this.#maxPayload) {
       this.#failConnection(1009);
       return;
     }

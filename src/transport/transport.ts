@@ -60,6 +60,8 @@ export interface TransportConnection {
   readonly request: UpgradeRequest;
   /** Install the listener; called once, before `accept`. */
   listen(listener: TransportListener): void;
+  /** The largest message this connection accepts (its route's), when it differs from the transport's; called before `accept`. */
+  limitPayload?(bytes: number): void;
   /** Complete the handshake (101). Synchronous: frames may be sent right after it returns. */
   accept(options: AcceptOptions): void;
   /** Refuse the handshake with an HTTP response and end the transport. */

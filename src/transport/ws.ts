@@ -36,16 +36,20 @@ export function createWsUpgradeListener(
   onConnection: (connection: TransportConnection) => void,
   handshakeTimeoutMs = 10_000,
 ): UpgradeListener {
-  // One ws server per compression setting (ws negotiates permessage-deflate from its server's options).
-  const servers = new Map<DeflateOptions | false, WebSocketServer>();
-  const serverFor = (compression: DeflateOptions | false | undefined): WebSocketServer => {
+  // One ws server per compression setting and message limit: ws negotiates permessage-deflate
+  // from its server's options and gives each receiver its server's maxPayload, so a route's own
+  // limit costs the receiver's one comparison, as the app's does. Routes share a few settings.
+  const servers = new Map<DeflateOptions | false, Map<number, WebSocketServer>>();
+  const serverFor = (compression: DeflateOptions | false | undefined, maxPayload: number): WebSocketServer => {
     const key = compression ?? false;
-    let server = servers.get(key);
+    let byLimit = servers.get(key);
+    if (byLimit === undefined) servers.set(key, (byLimit = new Map()));
+    let server = byLimit.get(maxPayload);
     if (server === undefined) {
       server = new WebSocketServer({
         noServer: true,
         clientTracking: false,
-        maxPayload: limits.maxPayload,
+        maxPayload,
         perMessageDeflate: key === false ? false : { ...key },
         handleProtocols: (_offered, request) => acceptOptions.get(request)?.subprotocol ?? false,
       });
@@ -53,7 +57,7 @@ export function createWsUpgradeListener(
         const extra = acceptOptions.get(request)?.headers;
         if (extra !== undefined) for (const [name, value] of Object.entries(extra)) headers.push(`${name}: ${value}`);
       });
-      servers.set(key, server);
+      byLimit.set(maxPayload, server);
     }
     return server;
   };
@@ -134,13 +138,15 @@ class WsTransportConnection implements TransportConnection {
   #rawRequest: IncomingMessage | undefined;
   #socket: Duplex | undefined;
   #head: Buffer | undefined;
-  readonly #serverFor: (compression: DeflateOptions | false | undefined) => WebSocketServer;
+  readonly #serverFor: (compression: DeflateOptions | false | undefined, maxPayload: number) => WebSocketServer;
+  /** The largest message accepted: the app's, or the route's (`limitPayload`). */
+  #maxPayload: number;
   readonly #maxEarlyBytes: number;
   /** Set while watching an unanswered handshake (see `watch`). */
   #early: { chunks: Buffer[]; bytes: number; onData: (chunk: Buffer) => void; onGone: () => void } | undefined;
 
   constructor(
-    serverFor: (compression: DeflateOptions | false | undefined) => WebSocketServer,
+    serverFor: (compression: DeflateOptions | false | undefined, maxPayload: number) => WebSocketServer,
     request: IncomingMessage,
     socket: Duplex,
     head: Buffer,
@@ -148,6 +154,7 @@ class WsTransportConnection implements TransportConnection {
   ) {
     this.#serverFor = serverFor;
     this.#maxEarlyBytes = maxEarlyBytes;
+    this.#maxPayload = maxEarlyBytes;
     this.#rawRequest = request;
     this.#socket = socket;
     this.#head = head;
@@ -199,6 +206,10 @@ class WsTransportConnection implements TransportConnection {
     this.#listener = listener;
   }
 
+  limitPayload(bytes: number): void {
+    this.#maxPayload = bytes;
+  }
+
   accept(options: AcceptOptions): void {
     const request = this.#rawRequest;
     const socket = this.#socket;
@@ -209,7 +220,7 @@ class WsTransportConnection implements TransportConnection {
     acceptOptions.set(request, options);
     // ws completes the upgrade synchronously when no verifyClient is set; it does not resume a
     // socket that was paused explicitly, so hand a watched one back flowing once ws listens.
-    this.#serverFor(options.compression).handleUpgrade(request, socket, head, (ws) => this.#adopt(ws));
+    this.#serverFor(options.compression, this.#maxPayload).handleUpgrade(request, socket, head, (ws) => this.#adopt(ws));
     if (watched) socket.resume();
     this.#head = undefined;
     acceptOptions.delete(request);

@@ -39,6 +39,10 @@ export interface RedisServer {
   start(): Promise<void>;
   /** Kill it for good. */
   stop(): Promise<void>;
+  /** SIGSTOP: connections stay open, nothing is answered (a hung or partitioned Redis). */
+  pause(): void;
+  /** SIGCONT after `pause`. */
+  resume(): void;
 }
 
 const children = new Set<ChildProcess>();
@@ -80,7 +84,10 @@ export async function startRedisServer(): Promise<RedisServer> {
     await waitFor(async () => !(await redisAnswers(port, "127.0.0.1", 200)), 5000, `redis-server on port ${port} to stop`);
   };
   await start();
-  return { port, url: `redis://127.0.0.1:${port}`, kill, start, stop: kill };
+  const signal = (name: NodeJS.Signals): void => {
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill(name);
+  };
+  return { port, url: `redis://127.0.0.1:${port}`, kill, start, stop: kill, pause: () => signal("SIGSTOP"), resume: () => signal("SIGCONT") };
 }
 
 let shared: Promise<string> | undefined;
