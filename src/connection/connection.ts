@@ -16,6 +16,7 @@ import { assertCloseFrame, isValidCloseCode, truncateReason } from "./close-code
 import { SocketClosedError, SocketStateError, WebSocketDisconnect, statusOf } from "./errors.js";
 import { type Lifecycle, type LifecycleEffects, startLifecycle } from "./lifecycle.js";
 import { LivenessRecord, type Watched } from "../limits/liveness.js";
+import { FRAME_COST } from "../limits/budget.js";
 import { type MessageRate, TokenBucket } from "../limits/token-bucket.js";
 import type { Logger } from "./logger.js";
 import type { Interleaving } from "./interleaving.js";
@@ -34,8 +35,12 @@ export interface ConnectionSettings {
   readonly closeTimeoutMs: number;
   /** Queued inbound messages at which the transport is paused. */
   readonly inboundHighWater: number;
-  /** Outbound bytes buffered at which the backpressure policy applies. */
+  /** Inbound bytes queued at which the transport is paused (whichever of the two marks comes first). */
+  readonly inboundHighWaterBytes: number;
+  /** Outbound cost (bytes plus `FRAME_COST` per queued frame) at which the backpressure policy applies. */
   readonly outboundHighWater: number;
+  /** How long a `"wait"` send may go without outbound progress before the connection closes (1008). */
+  readonly sendTimeoutMs: number;
   /** At the high-water mark: `wait` for the client to read, `drop` the newest frame (counted), or `close` (1008). */
   readonly backpressure: BackpressurePolicy;
   /** The route's guards, composed; undefined when none. */
@@ -101,6 +106,11 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #handlerRunning = false;
   #released = false;
   #bucket: TokenBucket | undefined;
+  #inboundPaused = false;
+  /** Resolvers of `"wait"` sends not yet written, oldest first; created on the first wait. */
+  #waiters: (() => void)[] | undefined;
+  /** When the oldest waiting send last saw progress (see `Watched.waitingSince`); 0 when none waits. */
+  waitingSince = 0;
 
   constructor(transport: TransportConnection, settings: ConnectionSettings, params: object) {
     this.#transport = transport;
@@ -264,14 +274,39 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     this.#dispatch({ type: "transportClosed", code, reason, wasClean });
   }
 
-  onPong(): void {
-    this.liveness.pong();
+  onPong(data: Buffer): void {
+    this.liveness.pong(data);
   }
 
   // ---- liveness sweep → connection ------------------------------------------------------------
 
-  ping(): void {
-    this.#transport.ping();
+  ping(data: Buffer): void {
+    this.#transport.ping(data);
+  }
+
+  get outboundBacklogged(): boolean {
+    return this.#transport.queuedFrames > 0;
+  }
+
+  get inboundPaused(): boolean {
+    return this.#inboundPaused;
+  }
+
+  /**
+   * A `"wait"` send made no progress for `sendTimeoutMs`: the client is not reading. Its waiting
+   * senders go on (a room's publisher is not held by one silent member) and it is closed.
+   */
+  sendTimedOut(): void {
+    this.#releaseWaiters();
+    this.#dispatch({ type: "close", code: 1008, reason: "Slow consumer" });
+  }
+
+  #releaseWaiters(): void {
+    const waiters = this.#waiters;
+    this.waitingSince = 0;
+    if (waiters === undefined || waiters.length === 0) return;
+    this.#waiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   handshakeTimedOut(): void {
@@ -294,6 +329,10 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   get inboundHighWater(): number {
     return this.settings.inboundHighWater;
+  }
+
+  get inboundHighWaterBytes(): number {
+    return this.settings.inboundHighWaterBytes;
   }
 
   finished(): void {
@@ -331,7 +370,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   #inbox(): Mailbox {
     if (this.#mailbox === undefined) {
-      this.#mailbox = new Mailbox(this.#transport, this.settings.inboundHighWater);
+      this.#mailbox = new Mailbox(this, this.settings.inboundHighWater, this.settings.inboundHighWaterBytes);
       if (this.#disconnect !== undefined) this.#mailbox.end(this.#disconnect.code, this.#disconnect.reason);
     }
     return this.#mailbox;
@@ -434,10 +473,14 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     return this.#write(data, isBinary);
   }
 
-  /** Write one frame; past the outbound high-water mark, apply the backpressure policy. */
+  /**
+   * Write one frame; past the outbound high-water mark, apply the backpressure policy. What
+   * counts is bytes plus a fixed cost per queued frame, so that a flood of empty replies is
+   * bounded as well as a flood of large ones.
+   */
   #write(data: string | Uint8Array, isBinary: boolean): Promise<void> | undefined {
     const transport = this.#transport;
-    if (transport.bufferedAmount < this.settings.outboundHighWater) {
+    if (transport.bufferedAmount + transport.queuedFrames * FRAME_COST < this.settings.outboundHighWater) {
       this.#sent(data, isBinary);
       transport.send(data, isBinary);
       return undefined;
@@ -445,7 +488,12 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     switch (this.settings.backpressure) {
       case "wait":
         this.#sent(data, isBinary);
-        return new Promise((resolve) => transport.send(data, isBinary, () => resolve()));
+        return new Promise((resolve) => {
+          const waiters = (this.#waiters ??= []);
+          if (waiters.length === 0) this.waitingSince = Date.now();
+          waiters.push(resolve);
+          transport.send(data, isBinary, () => this.#written(resolve));
+        });
       case "drop":
         this.#dropped(data);
         return undefined;
@@ -454,6 +502,17 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
         this.#dispatch({ type: "close", code: 1008, reason: "Slow consumer" });
         return undefined;
     }
+  }
+
+  /** A waited-for frame was written (or failed with the connection): progress, the deadline restarts. */
+  #written(resolve: () => void): void {
+    const waiters = this.#waiters;
+    const index = waiters === undefined ? -1 : waiters.indexOf(resolve);
+    if (index >= 0) {
+      waiters!.splice(index, 1);
+      this.waitingSince = waiters!.length === 0 ? 0 : Date.now();
+    }
+    resolve();
   }
 
   #sent(data: string | Uint8Array, isBinary: boolean): void {
@@ -470,11 +529,22 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   }
 
   pauseInbound(): void {
+    this.#inboundPaused = true;
     this.#transport.pause();
   }
 
   resumeInbound(): void {
+    this.#inboundPaused = false;
     this.#transport.resume();
+  }
+
+  /** The mailbox's flow control (`socket.receive()`): the same as the pipeline's. */
+  pause(): void {
+    this.pauseInbound();
+  }
+
+  resume(): void {
+    this.resumeInbound();
   }
 
   discarded(): void {
@@ -540,6 +610,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   releaseResources(outcome: ConnectionOutcome): void {
     this.#outcome = outcome;
+    this.#releaseWaiters();
     this.settings.stats.closed++;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.lifecycle = "closed";
