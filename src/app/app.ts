@@ -39,6 +39,8 @@ export interface AppOptions extends Omit<LayerOptions, "maxConnections"> {
   readonly closeTimeoutMs?: number;
   /** Inbound messages queued for a handler before the transport stops reading. Default 64. */
   readonly inboundHighWater?: number;
+  /** Inbound bytes queued for a handler before the transport stops reading (whichever mark comes first). Default `maxPayload`. */
+  readonly inboundHighWaterBytes?: number;
   /**
    * What to do when a client does not read: past `highWaterMark` (default 1 MiB) of queued
    * outbound data — bytes plus 256 per queued frame, so a flood of empty frames counts too —
@@ -264,7 +266,7 @@ class StatewireApp implements App {
         logger: this.#logger,
         closeTimeoutMs: options.closeTimeoutMs ?? 5000,
         inboundHighWater: options.inboundHighWater ?? 64,
-        inboundHighWaterBytes: this.limits.maxPayload,
+        inboundHighWaterBytes: options.inboundHighWaterBytes ?? this.limits.maxPayload,
         outboundHighWater: options.backpressure?.highWaterMark ?? MiB,
         sendTimeoutMs: options.backpressure?.sendTimeoutMs ?? 30_000,
         backpressure: options.backpressure?.policy ?? "wait",

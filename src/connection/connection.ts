@@ -78,6 +78,9 @@ function closeCodeOf(error: unknown): { code: number; reason: string } | undefin
 
 let nextId = 1;
 
+const PAUSED_BY_QUEUE = 1;
+const PAUSED_BY_OUTBOUND = 2;
+
 export class Connection implements TransportListener, SocketRuntime, HandlerParent, LifecycleEffects, Watched {
   readonly id = nextId++;
   readonly startedAt = Date.now();
@@ -106,7 +109,8 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #handlerRunning = false;
   #released = false;
   #bucket: TokenBucket | undefined;
-  #inboundPaused = false;
+  /** Why we stopped reading from the peer: the handler is behind (`PAUSED_BY_QUEUE`), or its own sends wait (`PAUSED_BY_OUTBOUND`). */
+  #pausedBy = 0;
   /** Resolvers of `"wait"` sends not yet written, oldest first; created on the first wait. */
   #waiters: (() => void)[] | undefined;
   /** When the oldest waiting send last saw progress (see `Watched.waitingSince`); 0 when none waits. */
@@ -289,7 +293,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   }
 
   get inboundPaused(): boolean {
-    return this.#inboundPaused;
+    return this.#pausedBy !== 0;
   }
 
   /**
@@ -306,6 +310,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     this.waitingSince = 0;
     if (waiters === undefined || waiters.length === 0) return;
     this.#waiters = [];
+    this.#resumeFor(PAUSED_BY_OUTBOUND);
     for (const resolve of waiters) resolve();
   }
 
@@ -490,7 +495,12 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
         this.#sent(data, isBinary);
         return new Promise((resolve) => {
           const waiters = (this.#waiters ??= []);
-          if (waiters.length === 0) this.waitingSince = Date.now();
+          if (waiters.length === 0) {
+            this.waitingSince = Date.now();
+            // A client we are waiting on is not read either until it reads: what it sends
+            // meanwhile (messages, pings) stays in its own buffers, not ours.
+            this.#pauseFor(PAUSED_BY_OUTBOUND);
+          }
           waiters.push(resolve);
           transport.send(data, isBinary, () => this.#written(resolve));
         });
@@ -511,6 +521,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     if (index >= 0) {
       waiters!.splice(index, 1);
       this.waitingSince = waiters!.length === 0 ? 0 : Date.now();
+      if (waiters!.length === 0) this.#resumeFor(PAUSED_BY_OUTBOUND);
     }
     resolve();
   }
@@ -529,13 +540,22 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   }
 
   pauseInbound(): void {
-    this.#inboundPaused = true;
-    this.#transport.pause();
+    this.#pauseFor(PAUSED_BY_QUEUE);
   }
 
   resumeInbound(): void {
-    this.#inboundPaused = false;
-    this.#transport.resume();
+    this.#resumeFor(PAUSED_BY_QUEUE);
+  }
+
+  #pauseFor(reason: number): void {
+    if (this.#pausedBy === 0) this.#transport.pause();
+    this.#pausedBy |= reason;
+  }
+
+  #resumeFor(reason: number): void {
+    if ((this.#pausedBy & reason) === 0) return;
+    this.#pausedBy &= ~reason;
+    if (this.#pausedBy === 0) this.#transport.resume();
   }
 
   /** The mailbox's flow control (`socket.receive()`): the same as the pipeline's. */
