@@ -122,7 +122,6 @@ describe("worst case per connection, real server process, production defaults", 
           const sample = await server.sample(true);
           peak = Math.max(peak, sample.rss - before.rss);
           held = Math.max(held, sample.arrayBuffers - before.arrayBuffers + sample.heapUsed - before.heapUsed);
-          if (process.env.BUDGET_DEBUG === "1") console.log(i, ((sample.rss - before.rss) / MiB).toFixed(1), "rss", ((sample.arrayBuffers - before.arrayBuffers) / MiB).toFixed(1), "ab", ((sample.heapUsed - before.heapUsed) / MiB).toFixed(1), "heap");
         }
         console.log(`${name}: per connection, held +${(held / HOSTILE / MiB).toFixed(2)} MiB, RSS +${(peak / HOSTILE / MiB).toFixed(2)} MiB (peaks over ${HOSTILE})`);
         expect(held / HOSTILE, `buffers and heap held ${(held / MiB).toFixed(1)} MiB for ${HOSTILE} connections`).toBeLessThanOrEqual(HELD_BOUND);
