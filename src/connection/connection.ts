@@ -292,8 +292,9 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     return this.#transport.queuedFrames > 0;
   }
 
+  /** Paused because the handler is behind: not the peer's doing (see `Watched.inboundPaused`). */
   get inboundPaused(): boolean {
-    return this.#pausedBy !== 0;
+    return (this.#pausedBy & PAUSED_BY_QUEUE) !== 0;
   }
 
   /**
@@ -610,6 +611,11 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   sendCloseFrame(code: number, reason: string): void {
     this.#transport.close(code, reason);
+    // Read again, whatever paused us: the peer's answering close frame must reach us.
+    if (this.#pausedBy !== 0) {
+      this.#pausedBy = 0;
+      this.#transport.resume();
+    }
   }
 
   armCloseTimeout(): void {

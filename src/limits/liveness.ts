@@ -32,7 +32,7 @@ export interface Watched {
   readonly liveness: LivenessRecord;
   /** Frames we sent that the peer has not read yet are queued: its messages do not prove it alive. */
   readonly outboundBacklogged: boolean;
-  /** We stopped reading from the peer (our handler is behind): its pongs cannot reach us. */
+  /** We stopped reading from the peer because our handler is behind: its pongs cannot reach us. */
   readonly inboundPaused: boolean;
   /** When the oldest pending `"wait"` send last saw outbound progress; 0 when none waits. */
   readonly waitingSince: number;
@@ -129,10 +129,11 @@ export class LivenessSweep {
         continue;
       }
       if (heartbeat === false) continue;
-      if (connection.inboundPaused) {
-        // We are not reading, so its answer cannot reach us: the pending ping's clock waits too.
-        // Paused, it costs no more memory; if our handler is waiting on its own sends to this
-        // peer, the send timeout ends it.
+      // While we do not read a peer its pong cannot reach us, so the pending ping's clock waits:
+      // when its handler is behind (not the peer's doing), or while our sends to it wait and
+      // still progress (a slow reader). A peer that reads nothing of ours for the heartbeat
+      // timeout gets no such grace.
+      if (connection.inboundPaused || (waitingSince !== 0 && now - waitingSince < heartbeat.timeoutMs)) {
         if (record.pingSentAt !== 0) record.pingSentAt = now;
         continue;
       }
