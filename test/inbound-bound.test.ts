@@ -19,7 +19,7 @@
  * - this process's memory (`heapUsed` + `arrayBuffers`, after a full GC), before the flood
  *   and while it is held back. Inbound frames are Buffers, so they show up in `arrayBuffers`
  *   (each message a slice of the 64 KiB chunk it was read in), the queues in `heapUsed`.
- * A control run with `inboundHighWater: Infinity` shows the same measurement does see the
+ * A control run with `inboundHighWater` and `inboundHighWaterBytes` at Infinity shows the same measurement does see the
  * flood when nothing bounds it.
  *
  * Then the handler is made fast and must handle every message, in the order sent.
@@ -156,7 +156,7 @@ describe("a fast client cannot grow server memory", () => {
       routes: routes(probe),
       logger: silentLogger,
       heartbeat: false,
-      ...(inboundHighWater === undefined ? {} : { inboundHighWater }),
+      ...(inboundHighWater === undefined ? {} : { inboundHighWater, inboundHighWaterBytes: inboundHighWater }),
     });
     app = current;
     const { port } = await current.listen();

@@ -43,8 +43,17 @@ export interface AppOptions extends Omit<LayerOptions, "maxConnections"> {
   readonly closeTimeoutMs?: number;
   /** Inbound messages queued for a handler before the transport stops reading. Default 64. */
   readonly inboundHighWater?: number;
-  /** What to do when a client does not read: past `highWaterMark` buffered bytes (default 1 MiB), `"wait"` (default: sends and stream pulls wait), `"drop"` the newest frames (counted), or `"close"` the connection with 1008. */
-  readonly backpressure?: { readonly highWaterMark?: number; readonly policy?: BackpressurePolicy };
+  /** Inbound bytes queued for a handler before the transport stops reading (whichever mark comes first). Default `maxPayload`. */
+  readonly inboundHighWaterBytes?: number;
+  /**
+   * What to do when a client does not read: past `highWaterMark` (default 1 MiB) of queued
+   * outbound data — bytes plus 256 per queued frame, so a flood of empty frames counts too —
+   * `"wait"` (default: sends and stream pulls wait), `"drop"` the newest frames (counted), or
+   * `"close"` the connection with 1008. `sendTimeoutMs` (default 30 000): a `"wait"` that sees no
+   * outbound progress for that long closes the connection with 1008 `Slow consumer` and lets its
+   * waiting senders go on (a room's publisher is not held by one member that stopped reading).
+   */
+  readonly backpressure?: { readonly highWaterMark?: number; readonly policy?: BackpressurePolicy; readonly sendTimeoutMs?: number };
   /** Ping idle peers and terminate those that do not answer (recorded as 1006). Default `{ intervalMs: 30_000, timeoutMs: 10_000 }`; `false` turns it off. */
   readonly heartbeat?: HeartbeatOptions | false;
   /** How long an upgrade may take, from its first byte until the handshake is answered; slower ones are dropped. Default 10 000 ms. */
@@ -199,6 +208,7 @@ class StatewireApp implements App {
         heartbeat: heartbeat === false ? false : { intervalMs: heartbeat.intervalMs ?? 30_000, timeoutMs: heartbeat.timeoutMs ?? 10_000 },
         handshakeTimeoutMs: this.#handshakeTimeoutMs,
         idleTimeoutMs: options.idleTimeoutMs,
+        sendTimeoutMs: options.backpressure?.sendTimeoutMs ?? 30_000,
       },
       this.#connections,
     );
@@ -268,7 +278,9 @@ class StatewireApp implements App {
         logger: this.#logger,
         closeTimeoutMs: options.closeTimeoutMs ?? 5000,
         inboundHighWater: options.inboundHighWater ?? 64,
+        inboundHighWaterBytes: options.inboundHighWaterBytes ?? this.limits.maxPayload,
         outboundHighWater: options.backpressure?.highWaterMark ?? MiB,
+        sendTimeoutMs: options.backpressure?.sendTimeoutMs ?? 30_000,
         backpressure: options.backpressure?.policy ?? "wait",
         guards: guards.length === 0 ? undefined : composeGuards(guards),
         messageRate: layers.messageRate,

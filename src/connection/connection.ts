@@ -15,6 +15,7 @@ import { assertCloseFrame, isValidCloseCode, truncateReason } from "./close-code
 import { SocketClosedError, SocketStateError, WebSocketDisconnect, statusOf } from "./errors.js";
 import { type Lifecycle, type LifecycleEffects, startLifecycle } from "./lifecycle.js";
 import { LivenessRecord, type Watched } from "../limits/liveness.js";
+import { FRAME_COST } from "../limits/budget.js";
 import { type MessageRate, TokenBucket } from "../limits/token-bucket.js";
 import type { Logger } from "./logger.js";
 import type { Interleaving } from "./interleaving.js";
@@ -33,8 +34,12 @@ export interface ConnectionSettings {
   readonly closeTimeoutMs: number;
   /** Queued inbound messages at which the transport is paused. */
   readonly inboundHighWater: number;
-  /** Outbound bytes buffered at which the backpressure policy applies. */
+  /** Inbound bytes queued at which the transport is paused (whichever of the two marks comes first). */
+  readonly inboundHighWaterBytes: number;
+  /** Outbound cost (bytes plus `FRAME_COST` per queued frame) at which the backpressure policy applies. */
   readonly outboundHighWater: number;
+  /** How long a `"wait"` send may go without outbound progress before the connection closes (1008). */
+  readonly sendTimeoutMs: number;
   /** At the high-water mark: `wait` for the client to read, `drop` the newest frame (counted), or `close` (1008). */
   readonly backpressure: BackpressurePolicy;
   /** The route's guards, composed; undefined when none. */
@@ -82,6 +87,9 @@ export interface ParsedUpgrade {
   readonly subprotocols: readonly string[];
 }
 
+const PAUSED_BY_QUEUE = 1;
+const PAUSED_BY_OUTBOUND = 2;
+
 export class Connection implements TransportListener, SocketRuntime, HandlerParent, LifecycleEffects, Watched {
   readonly id = nextId++;
   readonly startedAt = Date.now();
@@ -111,6 +119,12 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #handlerRunning = false;
   #released = false;
   #bucket: TokenBucket | undefined;
+  /** Why we stopped reading from the peer: the handler is behind (`PAUSED_BY_QUEUE`), or its own sends wait (`PAUSED_BY_OUTBOUND`). */
+  #pausedBy = 0;
+  /** Resolvers of `"wait"` sends not yet written, oldest first; created on the first wait. */
+  #waiters: (() => void)[] | undefined;
+  /** When the oldest waiting send last saw progress (see `Watched.waitingSince`); 0 when none waits. */
+  waitingSince = 0;
 
   constructor(transport: TransportConnection, settings: ConnectionSettings, params: object, request: ParsedUpgrade) {
     this.#transport = transport;
@@ -281,14 +295,41 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     this.#dispatch({ type: "transportClosed", code, reason, wasClean });
   }
 
-  onPong(): void {
-    this.liveness.pong();
+  onPong(data: Buffer): void {
+    this.liveness.pong(data);
   }
 
   // ---- liveness sweep → connection ------------------------------------------------------------
 
-  ping(): void {
-    this.#transport.ping();
+  ping(data: Buffer): void {
+    this.#transport.ping(data);
+  }
+
+  get outboundBacklogged(): boolean {
+    return this.#transport.queuedFrames > 0;
+  }
+
+  /** Paused because the handler is behind: not the peer's doing (see `Watched.inboundPaused`). */
+  get inboundPaused(): boolean {
+    return (this.#pausedBy & PAUSED_BY_QUEUE) !== 0;
+  }
+
+  /**
+   * A `"wait"` send made no progress for `sendTimeoutMs`: the client is not reading. Its waiting
+   * senders go on (a room's publisher is not held by one silent member) and it is closed.
+   */
+  sendTimedOut(): void {
+    this.#releaseWaiters();
+    this.#dispatch({ type: "close", code: 1008, reason: "Slow consumer" });
+  }
+
+  #releaseWaiters(): void {
+    const waiters = this.#waiters;
+    this.waitingSince = 0;
+    if (waiters === undefined || waiters.length === 0) return;
+    this.#waiters = [];
+    this.#resumeFor(PAUSED_BY_OUTBOUND);
+    for (const resolve of waiters) resolve();
   }
 
   handshakeTimedOut(): void {
@@ -311,6 +352,10 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   get inboundHighWater(): number {
     return this.settings.inboundHighWater;
+  }
+
+  get inboundHighWaterBytes(): number {
+    return this.settings.inboundHighWaterBytes;
   }
 
   finished(): void {
@@ -348,7 +393,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   #inbox(): Mailbox {
     if (this.#mailbox === undefined) {
-      this.#mailbox = new Mailbox(this.#transport, this.settings.inboundHighWater);
+      this.#mailbox = new Mailbox(this, this.settings.inboundHighWater, this.settings.inboundHighWaterBytes);
       if (this.#disconnect !== undefined) this.#mailbox.end(this.#disconnect.code, this.#disconnect.reason);
     }
     return this.#mailbox;
@@ -455,10 +500,14 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     return this.#write(data, isBinary);
   }
 
-  /** Write one frame; past the outbound high-water mark, apply the backpressure policy. */
+  /**
+   * Write one frame; past the outbound high-water mark, apply the backpressure policy. What
+   * counts is bytes plus a fixed cost per queued frame, so that a flood of empty replies is
+   * bounded as well as a flood of large ones.
+   */
   #write(data: string | Uint8Array, isBinary: boolean): Promise<void> | undefined {
     const transport = this.#transport;
-    if (transport.bufferedAmount < this.settings.outboundHighWater) {
+    if (transport.bufferedAmount + transport.queuedFrames * FRAME_COST < this.settings.outboundHighWater) {
       this.#sent(data, isBinary);
       transport.send(data, isBinary);
       return undefined;
@@ -466,7 +515,17 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     switch (this.settings.backpressure) {
       case "wait":
         this.#sent(data, isBinary);
-        return new Promise((resolve) => transport.send(data, isBinary, () => resolve()));
+        return new Promise((resolve) => {
+          const waiters = (this.#waiters ??= []);
+          if (waiters.length === 0) {
+            this.waitingSince = Date.now();
+            // A client we are waiting on is not read either until it reads: what it sends
+            // meanwhile (messages, pings) stays in its own buffers, not ours.
+            this.#pauseFor(PAUSED_BY_OUTBOUND);
+          }
+          waiters.push(resolve);
+          transport.send(data, isBinary, () => this.#written(resolve));
+        });
       case "drop":
         this.#dropped(data);
         return undefined;
@@ -475,6 +534,18 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
         this.#dispatch({ type: "close", code: 1008, reason: "Slow consumer" });
         return undefined;
     }
+  }
+
+  /** A waited-for frame was written (or failed with the connection): progress, the deadline restarts. */
+  #written(resolve: () => void): void {
+    const waiters = this.#waiters;
+    const index = waiters === undefined ? -1 : waiters.indexOf(resolve);
+    if (index >= 0) {
+      waiters!.splice(index, 1);
+      this.waitingSince = waiters!.length === 0 ? 0 : Date.now();
+      if (waiters!.length === 0) this.#resumeFor(PAUSED_BY_OUTBOUND);
+    }
+    resolve();
   }
 
   #sent(data: string | Uint8Array, isBinary: boolean): void {
@@ -491,11 +562,31 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   }
 
   pauseInbound(): void {
-    this.#transport.pause();
+    this.#pauseFor(PAUSED_BY_QUEUE);
   }
 
   resumeInbound(): void {
-    this.#transport.resume();
+    this.#resumeFor(PAUSED_BY_QUEUE);
+  }
+
+  #pauseFor(reason: number): void {
+    if (this.#pausedBy === 0) this.#transport.pause();
+    this.#pausedBy |= reason;
+  }
+
+  #resumeFor(reason: number): void {
+    if ((this.#pausedBy & reason) === 0) return;
+    this.#pausedBy &= ~reason;
+    if (this.#pausedBy === 0) this.#transport.resume();
+  }
+
+  /** The mailbox's flow control (`socket.receive()`): the same as the pipeline's. */
+  pause(): void {
+    this.pauseInbound();
+  }
+
+  resume(): void {
+    this.resumeInbound();
   }
 
   discarded(): void {
@@ -541,6 +632,11 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   sendCloseFrame(code: number, reason: string): void {
     this.#transport.close(code, reason);
+    // Read again, whatever paused us: the peer's answering close frame must reach us.
+    if (this.#pausedBy !== 0) {
+      this.#pausedBy = 0;
+      this.#transport.resume();
+    }
   }
 
   armCloseTimeout(): void {
@@ -561,6 +657,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   releaseResources(outcome: ConnectionOutcome): void {
     this.#outcome = outcome;
+    this.#releaseWaiters();
     this.settings.stats.closed++;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.lifecycle = "closed";

@@ -1,7 +1,8 @@
 /**
  * The inbound queue behind `socket.receive()`: messages in wire order, then the disconnect.
- * Bounded: past `highWater` queued messages the transport is paused, and it resumes once the
- * handler has caught up to half of that, so a fast client cannot grow server memory.
+ * Bounded: past `highWater` queued messages or `highWaterBytes` queued bytes the transport is
+ * paused, and it resumes once the handler has caught up to half of both, so a fast client
+ * cannot grow server memory.
  */
 import { WebSocketDisconnect } from "./errors.js";
 
@@ -39,12 +40,15 @@ export class Mailbox {
   /** How the peer left; the error itself is built only if a receive must reject with it (a stack trace costs ~25 µs). */
   #ended: { readonly code: number; readonly reason: string; error?: WebSocketDisconnect } | undefined;
   #paused = false;
+  #bytes = 0;
   readonly #flow: FlowControl;
   readonly #highWater: number;
+  readonly #highWaterBytes: number;
 
-  constructor(flow: FlowControl, highWater: number) {
+  constructor(flow: FlowControl, highWater: number, highWaterBytes = Infinity) {
     this.#flow = flow;
     this.#highWater = highWater;
+    this.#highWaterBytes = highWaterBytes;
   }
 
   get size(): number {
@@ -60,7 +64,8 @@ export class Mailbox {
       return;
     }
     this.#queue.push({ data, isBinary });
-    if (!this.#paused && this.size >= this.#highWater) {
+    this.#bytes += data.length;
+    if (!this.#paused && (this.size >= this.#highWater || this.#bytes >= this.#highWaterBytes)) {
       this.#paused = true;
       this.#flow.pause();
     }
@@ -109,11 +114,12 @@ export class Mailbox {
     const message = this.#queue[this.#head]!;
     this.#queue[this.#head] = undefined as unknown as InboundMessage;
     this.#head++;
+    this.#bytes -= message.data.length;
     if (this.#head === this.#queue.length) {
       this.#queue.length = 0;
       this.#head = 0;
     }
-    if (this.#paused && this.size <= this.#highWater >> 1) {
+    if (this.#paused && this.size <= this.#highWater >> 1 && this.#bytes <= this.#highWaterBytes / 2) {
       this.#paused = false;
       this.#flow.resume();
     }

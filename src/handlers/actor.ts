@@ -13,6 +13,8 @@ export interface HandlerParent {
   readonly dependencies: Readonly<Record<string, unknown>>;
   /** The handler's inbound queue size at which it should `pauseInbound()`. */
   readonly inboundHighWater: number;
+  /** The handler's inbound queued bytes at which it should `pauseInbound()` (whichever mark comes first). */
+  readonly inboundHighWaterBytes: number;
   /**
    * The handler failed: the connection decides what the error means on the wire (1011, or the
    * close code / HTTP status it names). Not final: the actor still calls `finished()`.

@@ -33,6 +33,8 @@ export class MessagePipeline<Context> {
   /** Until `release()`: messages queue and nothing runs. */
   #held = true;
   #paused = false;
+  /** Bytes of the messages in `#queue`: what a client sending large messages makes us hold. */
+  #queuedBytes = 0;
   #failed = false;
   #onIdle: (() => void) | undefined;
 
@@ -51,7 +53,11 @@ export class MessagePipeline<Context> {
     if (this.#failed) return;
     if (this.#held || this.#busy || this.#queue.length > 0) {
       this.#queue.push({ data, isBinary });
-      if (!this.#paused && this.#queue.length >= this.#parent.inboundHighWater) {
+      this.#queuedBytes += data.length;
+      if (
+        !this.#paused &&
+        (this.#queue.length >= this.#parent.inboundHighWater || this.#queuedBytes >= this.#parent.inboundHighWaterBytes)
+      ) {
         this.#paused = true;
         this.#parent.pauseInbound();
       }
@@ -100,7 +106,12 @@ export class MessagePipeline<Context> {
   #drain(): void {
     while (!this.#busy && !this.#failed && this.#queue.length > 0) {
       const frame = this.#queue.shift()!;
-      if (this.#paused && this.#queue.length <= this.#parent.inboundHighWater >> 1) {
+      this.#queuedBytes -= frame.data.length;
+      if (
+        this.#paused &&
+        this.#queue.length <= this.#parent.inboundHighWater >> 1 &&
+        this.#queuedBytes <= this.#parent.inboundHighWaterBytes / 2
+      ) {
         this.#paused = false;
         this.#parent.resumeInbound();
       }
@@ -146,6 +157,7 @@ export class MessagePipeline<Context> {
   #fail(error: unknown): void {
     this.#failed = true;
     this.#queue.length = 0;
+    this.#queuedBytes = 0;
     if (this.#paused) {
       this.#paused = false;
       this.#parent.resumeInbound();

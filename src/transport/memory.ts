@@ -89,6 +89,7 @@ export class MemoryWire {
   /** What a paused client has not read: frames, and possibly the server's close frame last. */
   readonly #heldForClient: (Frame | (() => void))[] = [];
   #bufferedForClient = 0;
+  #framesForClient = 0;
 
   constructor(request: UpgradeRequest, limits: TransportLimits, peer: ClientWireListener, options: MemoryWireOptions = {}) {
     this.#peer = peer;
@@ -178,6 +179,7 @@ export class MemoryWire {
         }
         const frame = { data: toBuffer(data), isBinary, written: callback };
         wire.#bufferedForClient += frame.data.length;
+        wire.#framesForClient++;
         wire.#toClient.post(() => wire.#deliverToClient(frame));
       },
       close(code, reason) {
@@ -189,10 +191,16 @@ export class MemoryWire {
         wire.#finishServer(1006, "", false);
         wire.#toClient.post(() => wire.#finish(1006, "", false));
       },
-      ping() {
+      ping(data) {
         if (wire.#state !== "open" || !wire.#autoPong) return;
+        const payload = Buffer.from(data);
+        // A client that is not reading does not see the ping either, so it cannot answer it.
+        const answer = (): void => {
+          if (wire.#state === "open" || wire.#state === "closing") wire.#toServer.post(() => wire.#serverListener.onPong(payload));
+        };
         wire.#toClient.post(() => {
-          if (wire.#state === "open" || wire.#state === "closing") wire.#toServer.post(() => wire.#serverListener.onPong());
+          if (wire.#clientPaused) wire.#heldForClient.push(answer);
+          else answer();
         });
       },
       pause() {
@@ -207,6 +215,9 @@ export class MemoryWire {
       },
       get bufferedAmount() {
         return wire.#bufferedForClient;
+      },
+      get queuedFrames() {
+        return wire.#framesForClient;
       },
     };
   }
@@ -231,6 +242,7 @@ export class MemoryWire {
 
   #deliverToClient(frame: Frame): void {
     if (this.#state === "closed") {
+      this.#framesForClient--;
       frame.written?.(new Error("WebSocket is not open"));
       return;
     }
@@ -239,6 +251,7 @@ export class MemoryWire {
       return;
     }
     this.#bufferedForClient -= frame.data.length;
+    this.#framesForClient--;
     frame.written?.();
     this.#peer.onMessage(frame.data, frame.isBinary);
   }
@@ -303,7 +316,9 @@ export class MemoryWire {
     if (this.#state === "closed") return;
     this.#state = "closed";
     for (const held of this.#heldForClient.splice(0)) {
-      if (typeof held !== "function") held.written?.(new Error("WebSocket closed before the frame was read"));
+      if (typeof held === "function") continue;
+      this.#framesForClient--;
+      held.written?.(new Error("WebSocket closed before the frame was read"));
     }
     this.#finishServer(code, reason, wasClean);
     this.#peer.onClosed(code, reason, wasClean);

@@ -51,8 +51,8 @@ export interface TransportListener {
   onProtocolError(code: number, reason: string): void;
   /** The transport is gone. Called exactly once, last. */
   onClosed(code: number, reason: string, wasClean: boolean): void;
-  /** The peer answered a ping. */
-  onPong(): void;
+  /** A pong arrived, with its payload: an answer to our ping only if the payload is the one we sent. */
+  onPong(data: Buffer): void;
 }
 
 /** One connection's wire, from the upgrade request until the transport closes. */
@@ -72,12 +72,18 @@ export interface TransportConnection {
   close(code: number, reason: string): void;
   /** Destroy the transport at once, without a close handshake. */
   terminate(): void;
-  ping(): void;
+  /** Send a ping carrying `data` (at most 125 bytes), which an answering pong echoes. */
+  ping(data: Buffer): void;
   /** Stop reading from the peer (inbound backpressure). */
   pause(): void;
   resume(): void;
   /** Bytes queued but not yet written. */
   readonly bufferedAmount: number;
+  /**
+   * Frames queued but not yet written (each one holds memory of its own whatever its size: a
+   * buffer, a write request, a callback). Kept as a counter: reading it costs nothing.
+   */
+  readonly queuedFrames: number;
 }
 
 /** Limits a transport enforces at the wire. */

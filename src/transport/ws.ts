@@ -3,6 +3,7 @@
  * file in statewire that imports `ws`.
  */
 import type { IncomingMessage } from "node:http";
+import type { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { afterPendingResponses, guardSocket } from "./edge-socket.js";
@@ -78,6 +79,9 @@ export function createWsUpgradeListener(
   };
 }
 
+/** ws's frame parser: an EventEmitter that reports a protocol violation as `'error'`. */
+type Receiver = EventEmitter & { [kTransport]?: WsTransportConnection };
+
 const NO_LISTENER: TransportListener = {
   onMessage() {},
   onPeerClose() {},
@@ -142,6 +146,14 @@ class WsTransportConnection implements TransportConnection {
   /** The largest message accepted: the app's, or the route's (`limitPayload`). */
   #maxPayload: number;
   readonly #maxEarlyBytes: number;
+  /** Frames handed to ws and not yet written to the OS. */
+  #queuedFrames = 0;
+  /** The write callback of every frame sent without one of its own: one function per connection, not per frame. */
+  readonly #written = (): void => {
+    this.#queuedFrames--;
+  };
+  /** ws's own `'error'` listeners on its receiver, run one turn late (see `#adopt`). */
+  #receiverErrorListeners: ((error: Error) => void)[] | undefined;
   /** Set while watching an unanswered handshake (see `watch`). */
   #early: { chunks: Buffer[]; bytes: number; onData: (chunk: Buffer) => void; onGone: () => void } | undefined;
 
@@ -245,14 +257,41 @@ class WsTransportConnection implements TransportConnection {
     const receiver = (ws as unknown as { _receiver?: { on?: (event: string, fn: (code: number, reason: Buffer) => void) => void } })
       ._receiver;
     receiver?.on?.("conclude", (code, reason) => this.#listener.onPeerClose(code, reason.toString("utf8")));
+    this.#deferViolations((ws as unknown as { _receiver?: Receiver })._receiver);
   }
+
+  /**
+   * On a protocol violation ws sends its close frame at once, while the messages that came
+   * before the bad frame (in the same read) are still on their way to an asynchronous handler,
+   * whose replies would then find the connection closing. Raw ws with a synchronous echo
+   * answers them first, and so do we: ws's reaction to the violation runs one turn later (after
+   * the microtasks in which the handler answers), and nothing after the bad frame is parsed.
+   */
+  #deferViolations(receiver: Receiver | undefined): void {
+    if (receiver === undefined || typeof receiver.listeners !== "function") return;
+    this.#receiverErrorListeners = receiver.listeners("error") as ((error: Error) => void)[];
+    receiver.removeAllListeners("error");
+    receiver[kTransport] = this;
+    receiver.on("error", WsTransportConnection.#onViolation);
+  }
+
+  static #onViolation = function (this: Receiver, error: Error): void {
+    const transport = this[kTransport];
+    if (transport === undefined) return;
+    const listeners = transport.#receiverErrorListeners;
+    if (listeners === undefined) return;
+    transport.#receiverErrorListeners = undefined;
+    setImmediate(() => {
+      for (const listener of listeners) listener.call(this, error);
+    });
+  };
 
   static #onMessage = function (this: WebSocket, data: unknown, isBinary: boolean): void {
     (this as OwnedWebSocket)[kTransport].#listener.onMessage(data as Buffer, isBinary);
   };
 
-  static #onPong = function (this: WebSocket): void {
-    (this as OwnedWebSocket)[kTransport].#listener.onPong();
+  static #onPong = function (this: WebSocket, data: Buffer): void {
+    (this as OwnedWebSocket)[kTransport].#listener.onPong(data);
   };
 
   static #onError = function (this: WebSocket, error: Error & { code?: string }): void {
@@ -289,7 +328,12 @@ class WsTransportConnection implements TransportConnection {
     // Short strings go as Buffers (node's faster write path, ~0.5 µs a frame at 64 B); long ones
     // as strings, which ws hands to the socket unframed-copied, where a Buffer.from would add an
     // unpooled allocation per frame (the size-dependent cost measured at 4 KiB).
-    ws.send(typeof data === "string" && data.length < SHORT_STRING ? Buffer.from(data, "utf8") : data, { binary: isBinary }, callback);
+    this.#queuedFrames++;
+    ws.send(
+      typeof data === "string" && data.length < SHORT_STRING ? Buffer.from(data, "utf8") : data,
+      { binary: isBinary },
+      callback === undefined ? this.#written : (error) => (this.#written(), callback(error)),
+    );
   }
 
   close(code: number, reason: string): void {
@@ -301,8 +345,8 @@ class WsTransportConnection implements TransportConnection {
     else this.#socket?.destroy();
   }
 
-  ping(): void {
-    if (this.#ws?.readyState === 1) this.#ws.ping();
+  ping(data: Buffer): void {
+    if (this.#ws?.readyState === 1) this.#ws.ping(data);
   }
 
   pause(): void {
@@ -315,5 +359,9 @@ class WsTransportConnection implements TransportConnection {
 
   get bufferedAmount(): number {
     return this.#ws?.bufferedAmount ?? 0;
+  }
+
+  get queuedFrames(): number {
+    return this.#queuedFrames;
   }
 }

@@ -13,6 +13,8 @@ export interface ServerSample {
   readonly heapUsed: number;
   readonly arrayBuffers: number;
   readonly rss: number;
+  /** Active handles and requests (sockets, timers), when the server reports them. */
+  readonly handles?: number | undefined;
 }
 
 export interface FaultProcess {
@@ -47,10 +49,14 @@ function killGroup(pid: number): void {
 }
 
 /** Start `script` (default the fault server; any server speaking `fault-protocol.ts` over IPC). */
-export async function startFaultServer(readyTimeoutMs = 20_000, script = "test/support/fault-server.ts"): Promise<FaultProcess> {
+export async function startFaultServer(
+  readyTimeoutMs = 20_000,
+  script = "test/support/fault-server.ts",
+  env: Readonly<Record<string, string>> = {},
+): Promise<FaultProcess> {
   const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", script], {
     cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: "" },
+    env: { ...process.env, ...env, NODE_OPTIONS: "" },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     detached: true,
   });
@@ -85,7 +91,7 @@ export async function startFaultServer(readyTimeoutMs = 20_000, script = "test/s
       } else if (message.type === "stats") {
         const resolveSample = pending.get(message.id);
         pending.delete(message.id);
-        resolveSample?.({ stats: message.stats, heapUsed: message.heapUsed, arrayBuffers: message.arrayBuffers, rss: message.rss });
+        resolveSample?.({ stats: message.stats, heapUsed: message.heapUsed, arrayBuffers: message.arrayBuffers, rss: message.rss, handles: message.handles });
       }
     });
   });

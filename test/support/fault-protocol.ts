@@ -31,4 +31,6 @@ export type FromServer =
       /** `process.memoryUsage().arrayBuffers`: Buffers live outside the V8 heap. */
       readonly arrayBuffers: number;
       readonly rss: number;
+      /** `process.getActiveResourcesInfo().length`, when the server reports it. */
+      readonly handles?: number;
     };
