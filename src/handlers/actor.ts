@@ -5,10 +5,15 @@
  * reports back to its connection (the parent) with typed events. It never touches the
  * transport: what it sends goes through the `Socket`, which asks the connection.
  */
+import type { ObserverHub } from "../connection/observer.js";
 import type { AnySocket } from "../connection/socket.js";
 
 export interface HandlerParent {
+  /** The connection's id, as observers know it. */
+  readonly id: number;
   readonly socket: AnySocket;
+  /** The app's observers: a handler kind with more to tell than the lifecycle (a machine's own transitions) reports here. */
+  readonly observers: ObserverHub;
   /** The connection's resolved dependencies (empty when the route declares none). */
   readonly dependencies: Readonly<Record<string, unknown>>;
   /** The handler's inbound queue size at which it should `pauseInbound()`. */

@@ -1,0 +1,73 @@
+/**
+ * The two things a handler machine may ask of its connection — send a frame, close — as
+ * actions built on xstate's `emit`: the machine stays free of I/O, and the runtime performs
+ * what it emits (it listens with `actor.on`). A machine run elsewhere (a test, the graph
+ * walker) simply emits them.
+ */
+import { type ActionFunction, type EventObject, type MachineContext, emit } from "xstate";
+import { assertCloseFrame } from "../connection/close-codes.js";
+
+/** The emitted event type of `sendMessage`. */
+export const SEND_MESSAGE = "statewire.sendMessage";
+/** The emitted event type of `closeConnection`. */
+export const CLOSE_CONNECTION = "statewire.closeConnection";
+
+export interface SendMessageEmitted {
+  readonly type: typeof SEND_MESSAGE;
+  /** Encoded like a listener's return value: string → text, bytes → binary, else JSON (through the route's `send` schema). */
+  readonly value: unknown;
+}
+
+export interface CloseConnectionEmitted {
+  readonly type: typeof CLOSE_CONNECTION;
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** What statewire's actions emit; a machine that declares `types.emitted` includes it. */
+export type MachineEmitted = SendMessageEmitted | CloseConnectionEmitted;
+
+/** What a `sendMessage` function gets: the machine's context and the event being handled. */
+export interface MessageArgs<TContext extends MachineContext, TEvent extends EventObject> {
+  readonly context: TContext;
+  readonly event: TEvent;
+}
+
+type EmitAction<TContext extends MachineContext, TEvent extends EventObject> = ActionFunction<
+  TContext,
+  TEvent,
+  TEvent,
+  undefined,
+  never,
+  never,
+  never,
+  never,
+  MachineEmitted
+>;
+
+/**
+ * Send one frame to the client: a value, or a function of `{ context, event }` computing it.
+ *
+ * ```ts
+ * on: { ping: { actions: sendMessage({ type: "pong" }) } }
+ * on: { hello: { actions: sendMessage(({ event }) => ({ type: "welcome", name: event.name })) } }
+ * ```
+ */
+export function sendMessage<TContext extends MachineContext, TEvent extends EventObject>(
+  value: ((args: MessageArgs<TContext, TEvent>) => unknown) | string | number | boolean | object | null,
+): EmitAction<TContext, TEvent> {
+  if (typeof value === "function") {
+    const compute = value as (args: MessageArgs<TContext, TEvent>) => unknown;
+    return emit(({ context, event }: MessageArgs<TContext, TEvent>) => ({ type: SEND_MESSAGE, value: compute({ context, event }) })) as unknown as EmitAction<TContext, TEvent>;
+  }
+  return emit({ type: SEND_MESSAGE, value } satisfies SendMessageEmitted) as unknown as EmitAction<TContext, TEvent>;
+}
+
+/**
+ * Close the connection with `code` and `reason` (checked now: a code not valid on the wire, or
+ * a reason over 123 bytes, is an error where the machine is defined, not at run time).
+ */
+export function closeConnection<TContext extends MachineContext, TEvent extends EventObject>(code: number, reason = ""): EmitAction<TContext, TEvent> {
+  assertCloseFrame(code, reason);
+  return emit({ type: CLOSE_CONNECTION, code, reason } satisfies CloseConnectionEmitted) as unknown as EmitAction<TContext, TEvent>;
+}
