@@ -13,7 +13,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { type Actor, type AnyStateMachine, type EventObject, createActor } from "xstate";
 import { type LayerOptions, pickLayer } from "../app/layers.js";
 import type { PathParams } from "../app/path-params.js";
-import { type DataOf, type FrameMode, type ReceiveKind, type ValueEncoding } from "../codec/message-codec.js";
+import { type DataOf, type Encoder, type FrameMode, type ReceiveKind, type ValueEncoding } from "../codec/message-codec.js";
 import type { MessageSchema } from "../codec/schema.js";
 import { assertCloseFrame, truncateReason } from "../connection/close-codes.js";
 import { MessageError, WebSocketError } from "../connection/errors.js";
@@ -362,15 +362,37 @@ export function websocketMachine<
     hooks: options as unknown as SessionHooks<AnyContext>,
     onError,
   };
-  const logic: HandlerLogic & { readonly machine: AnyStateMachine } = {
-    readsSocket: false,
+  const description: MachineRouteDescription = {
     machine: options.machine,
+    receive,
+    receiveMode: options.receiveMode ?? (receive === "bytes" || receive === "msgpack" ? "binary" : "text"),
+    customEvents: options.toEvent !== undefined,
+    onUnexpected: typeof options.onUnexpected === "function" ? "function" : (options.onUnexpected ?? "close"),
+    onInvalid: typeof options.onInvalid === "function" ? "function" : (options.onInvalid ?? "close"),
+    encode: behavior.spec.encode,
+  };
+  const logic: HandlerLogic & { readonly machineRoute: MachineRouteDescription } = {
+    readsSocket: false,
+    machineRoute: description,
     start: (parent) => new MachineActor(parent, behavior),
   };
   return { kind: "websocket", path, logic, options: pickLayer(options) };
 }
 
-/** The handler machine of a route made by `websocketMachine`, or undefined. */
-export function machineOf(route: WebSocketRoute): AnyStateMachine | undefined {
-  return (route.logic as { readonly machine?: AnyStateMachine }).machine;
+/** What the testing toolkit and the inspector know of a machine route. */
+export interface MachineRouteDescription {
+  readonly machine: AnyStateMachine;
+  readonly receive: ReceiveKind;
+  readonly receiveMode: FrameMode;
+  /** Whether the route maps messages with its own `toEvent`. */
+  readonly customEvents: boolean;
+  readonly onUnexpected: "close" | "ignore" | "reply" | "function";
+  readonly onInvalid: "close" | "reply" | "function";
+  /** How `sendMessage` values become frames on this route. */
+  readonly encode: Encoder;
+}
+
+/** The description of a route made by `websocketMachine`, or undefined for other kinds. */
+export function machineRouteOf(route: WebSocketRoute): MachineRouteDescription | undefined {
+  return (route.logic as { readonly machineRoute?: MachineRouteDescription }).machineRoute;
 }
