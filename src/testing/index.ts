@@ -16,3 +16,5 @@ export { initialReaction, machineModel } from "./machine-model.js";
 export type { MachineModel, MachineModelOptions, ModelReaction, ModelRun } from "./machine-model.js";
 export { checkMachinePaths, drivePath, MachinePathError, machinePaths } from "./machine-paths.js";
 export type { CheckPathsOptions, DriveOptions, MachinePath, MachinePathStep, MachinePathsOptions, TransitionCoverage } from "./machine-paths.js";
+export { checkMachineScript, machineScript, scriptVerdict } from "./machine-property.js";
+export type { ScriptOptions, ScriptRunOptions, ScriptVerdict } from "./machine-property.js";

@@ -9,6 +9,7 @@ type EchoEvent = MessageEvent<string> | DisconnectEvent;
 
 export const echoMachine = setup({
   types: { events: {} as EchoEvent },
+  delays: { tick: 10 },
   guards: { isBye: ({ event }) => event.type === "message" && event.data === "bye" },
   actions: {
     echo: sendMessage(({ event }: { event: EchoEvent }) => (event.type === "message" ? event.data : undefined)),
@@ -28,7 +29,7 @@ export const echoMachine = setup({
     },
     timer: {
       initial: "waiting",
-      states: { waiting: { after: { 10: { target: "ticked", actions: "tick" } } }, ticked: {} },
+      states: { waiting: { after: { tick: { target: "ticked", actions: "tick" } } }, ticked: {} },
     },
   },
 });
