@@ -11,8 +11,8 @@ import { Schema } from "effect";
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
 import { type App, createApp, type Logger, websocket, websocketListener, websocketMachine, websocketStream } from "../src/index.js";
-import { type ClientFlow, clientFlows, runFlows, type RunResult } from "../src/testing/index.js";
-import { protocolMachine } from "../examples/protocol.js";
+import { type ClientFlow, clientFlows, receiveOf, routeFlows, runFlows, type RunResult, schemaValues } from "../src/testing/index.js";
+import { protocolMachine, ProtocolMessage } from "../examples/protocol.js";
 import { echoMachine } from "./support/machines.js";
 
 const DEEP = process.env.STATEWIRE_DEEP === "1";
@@ -124,4 +124,44 @@ describe("the client record", () => {
       { numRuns: RUNS },
     );
   }, 600_000);
+});
+
+describe("random flows from the route's receive schema", () => {
+  const chat = websocketListener("/chat", { receive: Schema.Struct({ user: Schema.String, content: Schema.String }), handler: (message) => ({ echoed: message.content }) });
+  const protocolRoute = websocketMachine("/protocol", { machine: protocolMachine, receive: ProtocolMessage });
+  const app = createApp({ logger: quiet, routes: [chat, protocolRoute] });
+  apps.push(app);
+
+  /** Connections that got at least one reply, over `runs` sampled flow sets. */
+  async function reach(arbitrary: fc.Arbitrary<ClientFlow[]>, runs: number): Promise<{ replied: number; total: number }> {
+    let replied = 0;
+    let total = 0;
+    for (const clients of fc.sample(arbitrary, { numRuns: runs, seed: 3 })) {
+      const result = await runFlows(app, clients);
+      assertRecordsAgree(result);
+      for (const outcome of result.outcomes) {
+        total++;
+        if (outcome.received.length > 0) replied++;
+      }
+    }
+    return { replied, total };
+  }
+
+  test("reach the protocol: most connections get replies, where generic junk flows get almost none", async () => {
+    const fromSchema = await reach(routeFlows(protocolRoute, { maxPauseMs: 0 }), 40);
+    const generic = await reach(clientFlows({ paths: ["/protocol"], maxPauseMs: 0 }), 40);
+    console.log(`/protocol: connections with a reply — from the schema ${fromSchema.replied}/${fromSchema.total}, generic ${generic.replied}/${generic.total}`);
+    expect(fromSchema.replied / fromSchema.total).toBeGreaterThan(0.5);
+    expect(fromSchema.replied).toBeGreaterThan(3 * Math.max(1, generic.replied));
+    const chatReach = await reach(routeFlows(chat, { maxPauseMs: 0 }), 40);
+    expect(chatReach.replied / chatReach.total).toBeGreaterThan(0.5);
+  }, 120_000);
+
+  test("receiveOf and schemaValues read the route", () => {
+    expect(receiveOf(chat)).not.toBe("text");
+    expect(receiveOf(websocketListener("/t", (text) => text))).toBe("text");
+    const values = fc.sample(schemaValues(ProtocolMessage)!, { numRuns: 50, seed: 1 });
+    expect(values.every((value) => typeof (value as { type?: unknown }).type === "string")).toBe(true);
+    expect(schemaValues("json")).toBeUndefined();
+  });
 });

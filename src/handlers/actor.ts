@@ -5,6 +5,7 @@
  * reports back to its connection (the parent) with typed events. It never touches the
  * transport: what it sends goes through the `Socket`, which asks the connection.
  */
+import type { ReceiveKind } from "../codec/message-codec.js";
 import type { ObserverHub } from "../connection/observer.js";
 import type { AnySocket } from "../connection/socket.js";
 
@@ -57,5 +58,7 @@ export interface HandlerActor {
 export interface HandlerLogic {
   /** Whether the handler reads messages with `socket.receive*()` (the low-level kind) rather than as arguments. */
   readonly readsSocket: boolean;
+  /** What the handler receives (listeners, machines): the testing toolkit generates flows from it. */
+  readonly receive?: ReceiveKind;
   start(parent: HandlerParent): HandlerActor;
 }

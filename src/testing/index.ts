@@ -18,3 +18,4 @@ export { checkMachinePaths, drivePath, MachinePathError, machinePaths } from "./
 export type { CheckPathsOptions, DriveOptions, MachinePath, MachinePathStep, MachinePathsOptions, TransitionCoverage } from "./machine-paths.js";
 export { checkMachineScript, machineScript, scriptVerdict } from "./machine-property.js";
 export type { ScriptOptions, ScriptRunOptions, ScriptVerdict } from "./machine-property.js";
+export { receiveOf, routeFlows, schemaValues } from "./route-flows.js";

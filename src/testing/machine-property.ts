@@ -23,8 +23,42 @@ export interface ScriptOptions {
   readonly malformed?: boolean;
 }
 
-/** Steps a client takes against a machine route: any sample event of any type, reserved types, malformed frames. */
+/**
+ * Steps a client takes against a machine route, guided by the model: mostly an event the
+ * current state accepts (so sequences get deep into the protocol), sometimes any sample event
+ * (often out of state), a reserved type, or a malformed frame. Each choice is a number mapped
+ * through the model, so fast-check shrinks sequences as it shrinks numbers.
+ */
 export function machineScript(model: MachineModel, options: ScriptOptions = {}): fc.Arbitrary<FlowStep[]> {
+  const anyStep = machineAnyStep(model, options);
+  const events = [...model.samples.values()].flat();
+  return fc
+    .array(fc.record({ accepted: fc.boolean().chain((b) => (b ? fc.constant(true) : fc.nat({ max: 3 }).map((n) => n > 0))), pick: fc.nat(), other: anyStep }), {
+      maxLength: options.maxSteps ?? 8,
+    })
+    .map((choices) => {
+      const run = model.start();
+      const steps: FlowStep[] = [];
+      try {
+        for (const choice of choices) {
+          const accepted = run.active ? events.filter((event) => run.accepts(event)) : [];
+          if (choice.accepted && accepted.length > 0) {
+            const event = accepted[choice.pick % accepted.length]!;
+            steps.push(model.toMessage(event));
+            run.send(event);
+          } else steps.push(choice.other);
+        }
+      } catch {
+        // A model that fails is the property's to report; the sequence so far is still a sequence.
+      } finally {
+        run.stop();
+      }
+      return steps;
+    });
+}
+
+/** One step regardless of state: any sample event, a reserved type, or a malformed frame. */
+function machineAnyStep(model: MachineModel, options: ScriptOptions): fc.Arbitrary<FlowStep> {
   const events = [...model.samples.values()].flat();
   const choices: fc.Arbitrary<FlowStep>[] = [];
   if (events.length > 0) choices.push(fc.constantFrom(...events).map((event) => model.toMessage(event)));
@@ -43,9 +77,8 @@ export function machineScript(model: MachineModel, options: ScriptOptions = {}):
     if (json) bad.push({ kind: "text", data: "{" }, { kind: "json", data: [1] }, { kind: "json", data: { type: 7 } }, { kind: "json", data: { type: "ping", extra: { deep: true } } });
     choices.push(fc.constantFrom(...bad));
   }
-  // Accepted events are the ones that matter most: weight them up.
   const weighted = choices.map((arbitrary, index) => ({ arbitrary, weight: index === 0 ? 4 : 1 }));
-  return fc.array(fc.oneof(...weighted), { maxLength: options.maxSteps ?? 8 });
+  return fc.oneof(...weighted);
 }
 
 /** What the client must see for `steps`: frames in order and the close; `exact` false after an `onUnexpected` function decided. */
