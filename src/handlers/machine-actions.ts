@@ -5,7 +5,7 @@
  * walker) simply emits them.
  */
 import { type ActionFunction, type EventObject, type MachineContext, emit } from "xstate";
-import { assertCloseFrame } from "../connection/close-codes.js";
+import { assertCloseFrame, truncateReason } from "../connection/close-codes.js";
 
 /** The emitted event type of `sendMessage`. */
 export const SEND_MESSAGE = "statewire.sendMessage";
@@ -37,7 +37,7 @@ type EmitAction<TContext extends MachineContext, TEvent extends EventObject> = A
   TContext,
   TEvent,
   TEvent,
-  undefined,
+  unknown,
   never,
   never,
   never,
@@ -64,10 +64,22 @@ export function sendMessage<TContext extends MachineContext, TEvent extends Even
 }
 
 /**
- * Close the connection with `code` and `reason` (checked now: a code not valid on the wire, or
- * a reason over 123 bytes, is an error where the machine is defined, not at run time).
+ * Close the connection with `code` and `reason` — a string, or a function of `{ context, event }`
+ * (cut to the 123 bytes a close frame holds). The code is checked now: one not valid on the wire
+ * is an error where the machine is defined, not at run time.
  */
-export function closeConnection<TContext extends MachineContext, TEvent extends EventObject>(code: number, reason = ""): EmitAction<TContext, TEvent> {
+export function closeConnection<TContext extends MachineContext, TEvent extends EventObject>(
+  code: number,
+  reason: string | ((args: MessageArgs<TContext, TEvent>) => string) = "",
+): EmitAction<TContext, TEvent> {
+  if (typeof reason === "function") {
+    assertCloseFrame(code, "");
+    return emit(({ context, event }: MessageArgs<TContext, TEvent>) => ({
+      type: CLOSE_CONNECTION,
+      code,
+      reason: truncateReason(String(reason({ context, event }))),
+    })) as unknown as EmitAction<TContext, TEvent>;
+  }
   assertCloseFrame(code, reason);
   return emit({ type: CLOSE_CONNECTION, code, reason } satisfies CloseConnectionEmitted) as unknown as EmitAction<TContext, TEvent>;
 }

@@ -1,7 +1,8 @@
 /**
  * `websocketMachine(path, options)`: the handler is an xstate v5 machine, one actor per
  * connection. Each frame is decoded as a listener decodes it (src/codec/), becomes an event,
- * and goes to the actor if its current state accepts it (`snapshot.can`); anything else meets
+ * and goes to the actor if its current state has an enabled transition for it (guards
+ * evaluated, as `snapshot.can` does, but an empty `pong: {}` counts as accepting); anything else meets
  * the route's `onUnexpected` policy. The machine replies and closes through the actions of
  * `machine-actions.ts`, which the runtime performs; a final state closes with its output.
  *
@@ -219,7 +220,10 @@ class MachineActor implements HandlerActor {
     const snapshot = actor.getSnapshot();
     if (snapshot.status !== "active") return undefined;
     // Internal events (timers, done, the runtime's disconnect) are never a client's to send.
-    if (isReservedEventType(event.type) || !snapshot.can(event)) return this.#unexpected(event, stateName(snapshot.value));
+    // Accepted when a transition is enabled for it — `pong: {}` accepts silently, where `can()` says no.
+    if (isReservedEventType(event.type) || this.#behavior.machine.getTransitionData(snapshot as never, event).length === 0) {
+      return this.#unexpected(event, stateName(snapshot.value));
+    }
     this.#drains = undefined;
     actor.send(event);
     const drains = this.#drains as Promise<void>[] | undefined;

@@ -26,6 +26,8 @@ export interface MachineModelOptions {
   readonly samplesPerType?: number;
   /** Seed for drawing samples from the schema. Default 1. */
   readonly seed?: number;
+  /** Event types a client can cause; others (sent by child actors, say) are internal. Default: every type but reserved ones. */
+  readonly clientEvents?: readonly string[];
 }
 
 /** What the machine does with one event: frames, in order, and the close it asks for (if any). */
@@ -130,7 +132,7 @@ export function machineModel(route: WebSocketRoute, options: MachineModelOptions
       continue;
     }
     if (eventType === "disconnect") continue;
-    if (isReservedEventType(eventType) || eventType === "*" || eventType.includes("*")) {
+    if (isReservedEventType(eventType) || eventType.includes("*") || (options.clientEvents !== undefined && !options.clientEvents.includes(eventType))) {
       internal.push(transition);
       continue;
     }
@@ -189,7 +191,7 @@ export function machineModel(route: WebSocketRoute, options: MachineModelOptions
       },
       accepts(event) {
         const snapshot = actor.getSnapshot();
-        return snapshot.status === "active" && !isReservedEventType(event.type) && snapshot.can(event);
+        return snapshot.status === "active" && !isReservedEventType(event.type) && machine.getTransitionData(snapshot as never, event).length > 0;
       },
       transitionsFor(event) {
         const snapshot = actor.getSnapshot();

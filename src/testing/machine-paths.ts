@@ -44,6 +44,8 @@ export interface MachinePathsOptions {
   readonly simplePaths?: number;
   /** How the client closes on a `disconnect` step. Default 1000. */
   readonly disconnectCode?: number;
+  /** Most states the graph traversal visits (context is part of a state). Default 2 000. */
+  readonly limit?: number;
 }
 
 const disconnectEvent = (code: number): EventObject => ({ type: "disconnect", code, reason: "" }) as EventObject;
@@ -82,8 +84,10 @@ export function machinePaths(model: MachineModel, options: MachinePathsOptions =
   const events: EventObject[] = [...[...model.samples.values()].flat(), ...model.timers.map((type) => ({ type }))];
   const traversal = {
     events,
-    // Context is not part of the key: one path per state, whatever the payloads remembered.
-    serializeState: (snapshot: { value: unknown; status: string }) => JSON.stringify([snapshot.value, snapshot.status]),
+    // State and context: guards that read the context (a duplicate id) need paths that fill it.
+    serializeState: (snapshot: { value: unknown; status: string; context: unknown }) => JSON.stringify([snapshot.value, snapshot.status, snapshot.context]),
+    // A context that grows without bound (a counter) would make the graph infinite.
+    limit: options.limit ?? 2000,
   };
   const shortest = getShortestPaths(model.machine, traversal as never) as unknown as { steps: { event: EventObject }[] }[];
   const covered = new Set<string>();
