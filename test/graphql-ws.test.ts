@@ -149,7 +149,7 @@ describe("generated paths over the protocol layer", () => {
   test("every transition a client or timer can take, over memory and TCP (operations stubbed; the real ones are above)", async () => {
     const route = websocketMachine("/graphql", {
       machine: graphqlWsMachine.provide({
-        delays: { connectionInitWaitTimeout: 80 },
+        delays: { connectionInitWaitTimeout: 300 },
         actors: { operation: fromCallback(() => () => {}) },
         // One operation fills the connection, so a path can reach the bound.
         guards: { full: ({ context }) => context.operations.length >= 1 },

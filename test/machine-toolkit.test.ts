@@ -20,9 +20,12 @@ function appWith(...routes: Parameters<typeof createApp>[0]["routes"]): App {
   return app;
 }
 
-/** The example as it runs, with a hello timeout short enough to walk. */
-const protocolRoute = websocketMachine("/protocol", { machine: protocolMachine.provide({ delays: { helloTimeout: 80 } }), receive: ProtocolMessage });
-const echoRoute = websocketMachine("/machine", { machine: echoMachine, receive: "text" });
+/**
+ * The example as it runs, with a hello timeout short enough to walk and long enough that a path
+ * which says hello first does so well before it (paths run in real time; the model does not).
+ */
+const protocolRoute = websocketMachine("/protocol", { machine: protocolMachine.provide({ delays: { helloTimeout: 300 } }), receive: ProtocolMessage });
+const echoRoute = websocketMachine("/machine", { machine: echoMachine.provide({ delays: { tick: 300 } }), receive: "text" });
 
 describe("paths from the machine", () => {
   test("examples/protocol.ts: every transition, over memory and TCP", async () => {
@@ -112,7 +115,7 @@ describe("a planted bug is caught", () => {
   /** A copy-paste bug in the handler: unsubscribe answers `subscribed`. The model is the example's machine. */
   const buggyRoute = websocketMachine("/protocol", {
     machine: protocolMachine.provide({
-      delays: { helloTimeout: 80 },
+      delays: { helloTimeout: 300 },
       actions: {
         unsubscribed: sendMessage(({ event }: { event: ProtocolMessage | DisconnectEvent }) =>
           event.type === "unsubscribe" ? { type: "subscribed", topic: event.topic } : undefined,

@@ -4,6 +4,9 @@
  * transition no path took yet, plus simple paths (`getSimplePaths`) up to a bound. Each path is
  * driven against the app (memory or TCP) and the client must receive exactly the frames the
  * machine's actions send, in order, and the close its final state or `closeConnection` asks for.
+ *
+ * Paths run in real time while the model has no clock: give the route's timers (`after`) delays
+ * long enough for the steps a path takes before them (a few hundred ms), and short enough to wait.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EventObject } from "xstate";
