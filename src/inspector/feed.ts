@@ -7,7 +7,7 @@
 import type { AnySocket } from "../connection/socket.js";
 import { websocket, type WebSocketRoute } from "../handlers/websocket.js";
 import type { InspectionHub } from "./hub.js";
-import type { ConnectionRow, FeedMessage, StateCounts, TimelineEntry } from "./protocol.js";
+import type { ConnectionRow, FeedMessage, MachineDrawing, StateCounts, TimelineEntry } from "./protocol.js";
 import { CHALLENGE, checkToken, presentedToken } from "./token.js";
 
 /** One page watching. */
@@ -19,6 +19,7 @@ export class Viewer {
   #first = true;
   readonly #live = new Set<number>();
   readonly #closed = new Set<number>();
+  readonly #drawingsSent = new Set<string>();
   #selected: number | null = null;
   #timelineSeen = 0;
   #timelineReset = false;
@@ -106,12 +107,27 @@ export class Viewer {
         }
       }
       const counts: StateCounts = hub.counts();
+      const machines = this.#newDrawings([...live, ...closed]);
+      if (machines.length > 0) messages.push({ type: "machines", machines });
       messages.push({ type: "update", now, full, live, gone, closed, forgotten, counts, viewers: hub.viewers });
       this.#seen = hub.seq;
     }
     const timeline = this.#timeline();
     if (timeline !== undefined) messages.push(timeline);
     return messages;
+  }
+
+  /** Handler machine drawings the rows refer to that this viewer has not been sent yet. */
+  #newDrawings(rows: readonly ConnectionRow[]): MachineDrawing[] {
+    const drawings: MachineDrawing[] = [];
+    for (const row of rows) {
+      if (row.machine === undefined || this.#drawingsSent.has(row.machine)) continue;
+      const drawing = this.#hub.machineDrawing(row.machine);
+      if (drawing === undefined) continue;
+      this.#drawingsSent.add(row.machine);
+      drawings.push(drawing);
+    }
+    return drawings;
   }
 
   #timeline(): FeedMessage | undefined {
