@@ -33,9 +33,9 @@ export interface MessageArgs<TContext extends MachineContext, TEvent extends Eve
   readonly event: TEvent;
 }
 
-type EmitAction<TContext extends MachineContext, TEvent extends EventObject> = ActionFunction<
+type EmitAction<TContext extends MachineContext, TExpressionEvent extends EventObject, TEvent extends EventObject = TExpressionEvent> = ActionFunction<
   TContext,
-  TEvent,
+  TExpressionEvent,
   TEvent,
   unknown,
   never,
@@ -53,14 +53,18 @@ type EmitAction<TContext extends MachineContext, TEvent extends EventObject> = A
  * on: { hello: { actions: sendMessage(({ event }) => ({ type: "welcome", name: event.name })) } }
  * ```
  */
-export function sendMessage<TContext extends MachineContext, TEvent extends EventObject>(
-  value: ((args: MessageArgs<TContext, TEvent>) => unknown) | string | number | boolean | object | null,
-): EmitAction<TContext, TEvent> {
+export function sendMessage<TContext extends MachineContext, TExpressionEvent extends EventObject, TEvent extends EventObject = TExpressionEvent>(
+  value: ((args: MessageArgs<TContext, TExpressionEvent>) => unknown) | string | number | boolean | object | null,
+): EmitAction<TContext, TExpressionEvent, TEvent> {
   if (typeof value === "function") {
-    const compute = value as (args: MessageArgs<TContext, TEvent>) => unknown;
-    return emit(({ context, event }: MessageArgs<TContext, TEvent>) => ({ type: SEND_MESSAGE, value: compute({ context, event }) })) as unknown as EmitAction<TContext, TEvent>;
+    const compute = value as (args: MessageArgs<TContext, TExpressionEvent>) => unknown;
+    return emit(({ context, event }: MessageArgs<TContext, TExpressionEvent>) => ({ type: SEND_MESSAGE, value: compute({ context, event }) })) as unknown as EmitAction<
+      TContext,
+      TExpressionEvent,
+      TEvent
+    >;
   }
-  return emit({ type: SEND_MESSAGE, value } satisfies SendMessageEmitted) as unknown as EmitAction<TContext, TEvent>;
+  return emit({ type: SEND_MESSAGE, value } satisfies SendMessageEmitted) as unknown as EmitAction<TContext, TExpressionEvent, TEvent>;
 }
 
 /**
@@ -68,18 +72,18 @@ export function sendMessage<TContext extends MachineContext, TEvent extends Even
  * (cut to the 123 bytes a close frame holds). The code is checked now: one not valid on the wire
  * is an error where the machine is defined, not at run time.
  */
-export function closeConnection<TContext extends MachineContext, TEvent extends EventObject>(
+export function closeConnection<TContext extends MachineContext, TExpressionEvent extends EventObject, TEvent extends EventObject = TExpressionEvent>(
   code: number,
-  reason: string | ((args: MessageArgs<TContext, TEvent>) => string) = "",
-): EmitAction<TContext, TEvent> {
+  reason: string | ((args: MessageArgs<TContext, TExpressionEvent>) => string) = "",
+): EmitAction<TContext, TExpressionEvent, TEvent> {
   if (typeof reason === "function") {
     assertCloseFrame(code, "");
-    return emit(({ context, event }: MessageArgs<TContext, TEvent>) => ({
+    return emit(({ context, event }: MessageArgs<TContext, TExpressionEvent>) => ({
       type: CLOSE_CONNECTION,
       code,
       reason: truncateReason(String(reason({ context, event }))),
-    })) as unknown as EmitAction<TContext, TEvent>;
+    })) as unknown as EmitAction<TContext, TExpressionEvent, TEvent>;
   }
   assertCloseFrame(code, reason);
-  return emit({ type: CLOSE_CONNECTION, code, reason } satisfies CloseConnectionEmitted) as unknown as EmitAction<TContext, TEvent>;
+  return emit({ type: CLOSE_CONNECTION, code, reason } satisfies CloseConnectionEmitted) as unknown as EmitAction<TContext, TExpressionEvent, TEvent>;
 }
