@@ -35,9 +35,9 @@ export const protocolMachine = setup({
   delays: { helloTimeout: 5000 },
   actions: {
     rememberName: assign({ name: ({ event }) => (event.type === "hello" ? event.name : "") }),
-    welcome: sendMessage(({ event }: { event: ProtocolMessage | DisconnectEvent }) => (event.type === "hello" ? { type: "welcome", name: event.name } : undefined)),
-    subscribed: sendMessage(({ event }: { event: ProtocolMessage | DisconnectEvent }) => (event.type === "subscribe" ? { type: "subscribed", topic: event.topic } : undefined)),
-    unsubscribed: sendMessage(({ event }: { event: ProtocolMessage | DisconnectEvent }) =>
+    welcome: sendMessage(({ event }) => (event.type === "hello" ? { type: "welcome", name: event.name } : undefined)),
+    subscribed: sendMessage(({ event }) => (event.type === "subscribe" ? { type: "subscribed", topic: event.topic } : undefined)),
+    unsubscribed: sendMessage(({ event }) =>
       event.type === "unsubscribe" ? { type: "unsubscribed", topic: event.topic } : undefined,
     ),
     pong: sendMessage({ type: "pong" }),
