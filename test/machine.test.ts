@@ -228,6 +228,45 @@ describe("policies and faults", () => {
   });
 });
 
+describe("faults in guards, entry actions and output", () => {
+  const cases = {
+    "a guard that throws": setup({
+      types: { events: {} as { type: "go" } },
+      guards: {
+        broken: () => {
+          throw new Error("guard detail");
+        },
+      },
+    }).createMachine({ on: { go: { guard: "broken", actions: sendMessage("never") } } }),
+    "an entry action that throws": setup({
+      actions: {
+        broken: () => {
+          throw new Error("entry detail");
+        },
+      },
+    }).createMachine({ entry: "broken" }),
+    "a final state whose output is no close": setup({ types: { events: {} as { type: "go" } } }).createMachine({
+      initial: "a",
+      states: { a: { on: { go: "b" } }, b: { type: "final" } },
+      output: { code: 1005 },
+    }),
+  };
+
+  test.each(Object.keys(cases))("%s closes 1011, the detail only in the log and onError", async (name) => {
+    const errors: unknown[] = [];
+    const a = app(websocketMachine("/x", { machine: cases[name as keyof typeof cases], onError: (error) => void errors.push(error) }));
+    const client = testClient(a);
+    const socket = await client.connect("/x");
+    socket.sendJson({ type: "go" });
+    const closed = await socket.closed;
+    expect(closed.code).toBe(1011);
+    expect(closed.reason).not.toMatch(/detail|1005/);
+    expect(socket.history).toHaveLength(0);
+    expect(errors).toHaveLength(1);
+    await client.close();
+  });
+});
+
 describe("final states, closeConnection, dependencies, children", () => {
   test("a final state without output closes 1000; closeConnection closes with its code", async () => {
     const m = setup({ types: { events: {} as { type: "end" } | { type: "kick" } } }).createMachine({

@@ -183,7 +183,8 @@ class MachineActor implements HandlerActor {
                 if (snapshot.value === undefined) return;
                 const to = stateName(snapshot.value as Parameters<typeof stateName>[0]);
                 if (inspection.event.type === "xstate.init") observers.machineStarted(parent.id, this.#behavior.machine, to);
-                else observers.machineTransition(parent.id, current, inspection.event.type, to);
+                // Event types are the machine's own, but a wildcard transition accepts any: keep the timeline's lines short.
+                else observers.machineTransition(parent.id, current, inspection.event.type.slice(0, 120), to);
                 current = to;
               },
             }
@@ -224,11 +225,15 @@ class MachineActor implements HandlerActor {
     if (isReservedEventType(event.type) || this.#behavior.machine.getTransitionData(snapshot as never, event).length === 0) {
       return this.#unexpected(event, stateName(snapshot.value));
     }
-    this.#drains = undefined;
-    actor.send(event);
-    const drains = this.#drains as Promise<void>[] | undefined;
-    this.#drains = undefined;
-    if (drains === undefined) return undefined;
+    const drains: Promise<void>[] = [];
+    this.#drains = drains;
+    try {
+      actor.send(event);
+    } finally {
+      // Outside a message (a timer's, a child's sends) there is no next message to hold back.
+      this.#drains = undefined;
+    }
+    if (drains.length === 0) return undefined;
     return drains.length === 1 ? drains[0] : Promise.all(drains).then(() => undefined);
   }
 
@@ -259,7 +264,7 @@ class MachineActor implements HandlerActor {
     }
     if (frame === undefined) return;
     const drained = this.#parent.reply(frame.data, frame.isBinary);
-    if (drained !== undefined) (this.#drains ??= []).push(drained);
+    if (drained !== undefined) this.#drains?.push(drained);
   }
 
   #close(code: number, reason: string): void {
