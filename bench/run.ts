@@ -143,6 +143,7 @@ const ALL_ECHO_SERVERS: readonly EchoServer[] = [
   { key: "raw", label: "raw ws", family: "raw", bufferutil: true, reference: "raw", script: script("raw-ws.ts"), env: {}, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: true },
   { key: "sw-websocket", label: "statewire low-level", family: "statewire", bufferutil: true, reference: "raw", script: script("statewire-echo.ts"), env: { HANDLER: "websocket" }, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: true },
   { key: "sw-listener", label: "statewire listener", family: "statewire", bufferutil: true, reference: "raw", script: script("statewire-echo.ts"), env: { HANDLER: "listener" }, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: true },
+  { key: "sw-machine", label: "statewire machine echo", family: "statewire", bufferutil: true, reference: "raw", script: script("statewire-echo.ts"), env: { HANDLER: "machine" }, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: true },
   { key: "sw-json", label: "statewire listener, JSON + schema", family: "statewire", bufferutil: true, reference: "raw", script: script("statewire-echo.ts"), env: { HANDLER: "json" }, path: "/ws", protocol: "ws", payload: "json", sizes: SIZES, connections: false },
   { key: "socketio", label: "socket.io", family: "socketio", bufferutil: true, reference: "raw", script: script("socketio.ts"), env: {}, path: SIO_PATH, protocol: "socketio", payload: "text", sizes: SIZES, connections: true },
   ...(CONFIG.noBufferutil

@@ -15,6 +15,7 @@ import { listenerBinary, listenerChat, listenerEcho, listenerSocket } from "./li
 import { bytes, json, quit } from "./low-level.js";
 import { dataStream } from "./path-params.js";
 import { lobbyPage, room } from "./rooms.js";
+import { protocol } from "./protocol.js";
 import { isMain, serve } from "./serve.js";
 import { notifications, progress, streamStats, time } from "./streams.js";
 
@@ -32,6 +33,7 @@ export const app = createApp({
     time, progress, notifications, // streams
     ChatEndpoint, // class-based
     dataStream, room, chat, // path parameters, rooms, one controller for WS and HTTP
+    protocol, // a protocol as a statechart (websocketMachine)
     stats, lobbyPage,
   ],
   ...(process.env.INSPECTOR === "1" ? { inspector: { path: "/_statewire" } } : {}),

@@ -12,7 +12,8 @@
 import { Schema } from "effect";
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
-import { type App, createApp, type Logger, websocket, websocketListener } from "../src/index.js";
+import { setup } from "xstate";
+import { type App, closeConnection, createApp, type DisconnectEvent, type Logger, type MessageEvent, sendMessage, websocket, websocketListener, websocketMachine } from "../src/index.js";
 import { closeCode, closeReason, testClient, type TestClient } from "../src/testing/index.js";
 
 const DEEP = process.env.STATEWIRE_DEEP === "1";
@@ -27,7 +28,7 @@ type Command =
   | { readonly kind: "json"; readonly data: unknown };
 
 interface Flow {
-  readonly path: "/commands" | "/chat" | "/bytes";
+  readonly path: "/commands" | "/chat" | "/bytes" | "/machine";
   readonly commands: readonly Command[];
   readonly ending: { readonly code: number; readonly reason: string } | undefined;
 }
@@ -61,9 +62,24 @@ function buildApp(hooks: Map<string, number[]>): App {
         onDisconnect: ({ query }, close) => record(query.tag ?? "", close.code),
         handler: (bytes) => bytes.length,
       }),
+      websocketMachine("/machine", {
+        machine: differentialMachine,
+        receive: "text",
+        onDisconnect: ({ query }, close) => record(query.tag ?? "", close.code),
+      }),
     ],
   });
 }
+
+/** A machine route answering every text frame, closing 4000 on "end" (a binary frame closes 1003). */
+const differentialMachine = setup({ types: { events: {} as MessageEvent<string> | DisconnectEvent } }).createMachine({
+  on: {
+    message: [
+      { guard: ({ event }) => event.data === "end", actions: closeConnection(4000, "end") },
+      { actions: sendMessage(({ event }) => `machine:${event.data}`) },
+    ],
+  },
+});
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("throw", "end"), fc.string({ maxLength: 6 }).map((s) => `close ${s}`)).map(
@@ -76,7 +92,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 );
 
 const flow: fc.Arbitrary<Flow> = fc.record({
-  path: fc.constantFrom("/commands" as const, "/chat" as const, "/bytes" as const),
+  path: fc.constantFrom("/commands" as const, "/chat" as const, "/bytes" as const, "/machine" as const),
   commands: fc.array(command, { maxLength: 6 }),
   ending: fc.option(fc.record({ code: closeCode(), reason: closeReason() }), { nil: undefined }),
 });

@@ -13,6 +13,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { WebSocket } from "ws";
 import { createApp, websocket, websocketListener, WebSocketDisconnect, type App } from "../src/index.js";
+import { protocol } from "../examples/protocol.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "browser-test-token";
@@ -45,6 +46,7 @@ const routes = [
     await socket.accept();
     for await (const _ of socket);
   }),
+  protocol,
 ];
 
 let app: App;
@@ -239,5 +241,37 @@ describe("the inspector in headless Chromium", () => {
     expect(pageErrors).toEqual([]);
     expect(foreignRequests).toEqual([]);
     room.close();
+  });
+
+  test("a machine route: its handler machine beside the connection machine, current state highlighted, transitions in the timeline", async () => {
+    const ws = await open("/protocol");
+    expect(JSON.parse(await reply(ws, JSON.stringify({ type: "hello", name: "ada" })))).toEqual({ type: "welcome", name: "ada" });
+    expect(JSON.parse(await reply(ws, JSON.stringify({ type: "subscribe", topic: "news" })))).toEqual({ type: "subscribed", topic: "news" });
+    const row = page.locator('#live tbody tr:has-text("/protocol")');
+    await expect.poll(() => row.count(), { timeout: 5000 }).toBe(1);
+    await row.click();
+    const drawing = page.locator("#handler-diagram svg.handler-machine");
+    await expect.poll(() => drawing.count(), { timeout: 5000 }).toBe(1);
+    expect(await page.locator("#handler-diagram").isHidden()).toBe(false);
+    // Drawn from the definition: every state, the connection machine still beside it.
+    expect(await drawing.locator(".hstate").evaluateAll((gs) => gs.map((g) => g.getAttribute("data-path")))).toEqual(["", "greeting", "ready", "done"]);
+    expect(await page.locator("svg.machine .state.current").getAttribute("data-state")).toBe("open");
+    await expect.poll(() => drawing.locator('.hstate.current:not([data-path=""])').getAttribute("data-path")).toBe("ready");
+    expect(await drawing.locator('.hstate[data-path="greeting"] > .htransition.taken[data-event="hello"]').count()).toBe(1);
+    expect(await drawing.locator('.hstate[data-path="ready"] > .htransition.taken[data-event="subscribe"]').count()).toBe(1);
+    await expect.poll(() => texts("#timeline li"), { timeout: 5000 }).toEqual(
+      expect.arrayContaining([expect.stringContaining("handler machine hello: greeting → ready"), expect.stringContaining("handler machine subscribe: ready → ready")]),
+    );
+    // bye: the machine reaches `done`, the connection closes 1000 "bye".
+    ws.send(JSON.stringify({ type: "bye" }));
+    expect(await closed(ws)).toBe(1000);
+    const closedRow = page.locator('#closed tbody tr:has-text("/protocol")');
+    await expect.poll(() => closedRow.count(), { timeout: 5000 }).toBe(1);
+    await closedRow.click();
+    await expect.poll(() => drawing.locator('.hstate.current:not([data-path=""])').getAttribute("data-path")).toBe("done");
+    // A connection on another kind of route shows no handler machine.
+    await page.locator(`#closed tbody tr:not(:has-text("/protocol"))`).first().click();
+    await expect.poll(() => page.locator("#handler-diagram").isHidden()).toBe(true);
+    expect(pageErrors).toEqual([]);
   });
 });

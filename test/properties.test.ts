@@ -8,7 +8,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Schema } from "effect";
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
-import { type App, createApp, type Logger, provide, WebSocketDisconnect, websocket, websocketListener, websocketStream } from "../src/index.js";
+import { type App, createApp, type Logger, provide, WebSocketDisconnect, websocket, websocketListener, websocketMachine, websocketStream } from "../src/index.js";
+import { protocolMachine } from "../examples/protocol.js";
+import { echoMachine } from "./support/machines.js";
 import { assertInvariants, type ClientFlow, clientFlows, InvariantViolation, ResourceLedger, runFlows } from "../src/testing/index.js";
 
 const DEEP = process.env.STATEWIRE_DEEP === "1";
@@ -62,13 +64,15 @@ function referenceApp(ledger: ResourceLedger): App {
         onMessage: (text) => `got ${text}`,
       }),
       websocket("/refuse", (socket) => socket.reject(403)),
+      websocketMachine("/machine", { machine: echoMachine, receive: "text" }),
+      websocketMachine("/protocol", { machine: protocolMachine.provide({ delays: { helloTimeout: 20 } }) }),
     ],
   });
   apps.push(app);
   return app;
 }
 
-const paths = ["/echo", "/closer", "/chat", "/async", "/stream", "/refuse", "/missing"];
+const paths = ["/echo", "/closer", "/chat", "/async", "/stream", "/refuse", "/missing", "/machine", "/protocol"];
 const flows = clientFlows({
   paths,
   json: {

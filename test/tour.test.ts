@@ -711,3 +711,15 @@ describe("the start contract", () => {
     }
   }, 30_000);
 });
+
+describe("the protocol machine in the tour", () => {
+  test("/protocol: hello → welcome, ping → pong, bye → close 1000 bye", async () => {
+    const peer = await Peer.open("/protocol");
+    peer.send(JSON.stringify({ type: "hello", name: "tour" }));
+    expect(JSON.parse(await peer.text())).toEqual({ type: "welcome", name: "tour" });
+    peer.send(JSON.stringify({ type: "ping" }));
+    expect(JSON.parse(await peer.text())).toEqual({ type: "pong" });
+    peer.send(JSON.stringify({ type: "bye" }));
+    expect(await peer.closed).toMatchObject({ code: 1000, reason: "bye" });
+  });
+});

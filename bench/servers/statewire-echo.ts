@@ -5,15 +5,24 @@
  * - HANDLER=listener: `websocketListener("/ws", (text) => text)`;
  * - HANDLER=json: a listener whose messages are JSON validated by an effect schema
  *   (`{ data: string }`), answered with the decoded value (encoded back to JSON).
+ * - HANDLER=machine: `websocketMachine` with a one-state machine whose `message` transition runs
+ *   one `sendMessage` action (the per-message cost of the protocol-machine kind).
  * `node --import tsx bench/servers/statewire-echo.ts` (PORT=0 by default, 127.0.0.1 only).
  * STATEWIRE_ENTRY: the statewire build to load (the harness compiles one with tsc, as the package
  * ships); by default the TypeScript sources through tsx.
  */
 import { Schema } from "effect";
+import { setup } from "xstate";
 import { serveControl } from "./control.js";
 import { loadStatewire } from "./entry.js";
 
-const { createApp, websocket, websocketListener } = await loadStatewire();
+const { createApp, sendMessage, websocket, websocketListener, websocketMachine } = await loadStatewire();
+
+const echoMachine = setup({ types: { events: {} as { type: "message"; data: string } | { type: "disconnect" } } }).createMachine({
+  id: "echo",
+  initial: "open",
+  states: { open: { on: { message: { actions: sendMessage(({ event }) => event.data) } } } },
+});
 
 const Message = Schema.Struct({ data: Schema.String });
 
@@ -23,13 +32,15 @@ const route =
     ? websocketListener("/ws", (text) => text)
     : handler === "json"
       ? websocketListener("/ws", { receive: Message, handler: (message) => message })
+      : handler === "machine"
+        ? websocketMachine("/ws", { machine: echoMachine, receive: "text" })
       : handler === "websocket"
         ? websocket("/ws", async (socket) => {
             await socket.accept();
             for await (const m of socket) await socket.sendText(m as string);
           })
         : undefined;
-if (route === undefined) throw new Error(`unknown HANDLER ${handler}: websocket, listener or json`);
+if (route === undefined) throw new Error(`unknown HANDLER ${handler}: websocket, listener, json or machine`);
 
 const app = createApp({ routes: [route] });
 

@@ -350,6 +350,10 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     return this.settings.interleaving.pass(label);
   }
 
+  get observers(): ObserverHub {
+    return this.settings.observers;
+  }
+
   get inboundHighWater(): number {
     return this.settings.inboundHighWater;
   }

@@ -5,6 +5,7 @@
  * observers. With none attached, the frame path pays one boolean read.
  */
 import type { ConnectionEventType, ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
+import type { AnyStateMachine } from "xstate";
 import type { ClientAddress } from "./socket.js";
 
 export interface ConnectionInfo {
@@ -34,6 +35,10 @@ export interface ConnectionObserver {
   /** A connection subscribed to a channel (reported by channel plugins), and unsubscribed. */
   subscribed?(id: number, channel: string): void;
   unsubscribed?(id: number, channel: string): void;
+  /** A machine route's handler machine started for a connection (`websocketMachine`), in `state`. */
+  machineStarted?(id: number, machine: AnyStateMachine, state: string): void;
+  /** The handler machine moved on `event` (`from`, `to`: state names such as `ready` or `a.x | b.y`). */
+  machineTransition?(id: number, from: string, event: string, to: string): void;
 }
 
 type Method = keyof ConnectionObserver;
@@ -104,5 +109,11 @@ export class ObserverHub implements Required<ConnectionObserver> {
   }
   unsubscribed(id: number, channel: string): void {
     this.#emit("unsubscribed", [id, channel]);
+  }
+  machineStarted(id: number, machine: AnyStateMachine, state: string): void {
+    this.#emit("machineStarted", [id, machine, state]);
+  }
+  machineTransition(id: number, from: string, event: string, to: string): void {
+    this.#emit("machineTransition", [id, from, event, to]);
   }
 }

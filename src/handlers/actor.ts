@@ -5,10 +5,16 @@
  * reports back to its connection (the parent) with typed events. It never touches the
  * transport: what it sends goes through the `Socket`, which asks the connection.
  */
+import type { ReceiveKind } from "../codec/message-codec.js";
+import type { ObserverHub } from "../connection/observer.js";
 import type { AnySocket } from "../connection/socket.js";
 
 export interface HandlerParent {
+  /** The connection's id, as observers know it. */
+  readonly id: number;
   readonly socket: AnySocket;
+  /** The app's observers: a handler kind with more to tell than the lifecycle (a machine's own transitions) reports here. */
+  readonly observers: ObserverHub;
   /** The connection's resolved dependencies (empty when the route declares none). */
   readonly dependencies: Readonly<Record<string, unknown>>;
   /** The handler's inbound queue size at which it should `pauseInbound()`. */
@@ -54,5 +60,7 @@ export interface HandlerActor {
 export interface HandlerLogic {
   /** Whether the handler reads messages with `socket.receive*()` (the low-level kind) rather than as arguments. */
   readonly readsSocket: boolean;
+  /** What the handler receives (listeners, machines): the testing toolkit generates flows from it. */
+  readonly receive?: ReceiveKind;
   start(parent: HandlerParent): HandlerActor;
 }

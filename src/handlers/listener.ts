@@ -146,7 +146,8 @@ export function websocketListener(
   return {
     kind: "websocket",
     path,
-    logic: compileListener(() => behavior),
+    // What the route receives, for the testing toolkit's flows (generated from the schema).
+    logic: { ...compileListener(() => behavior), receive: (options as { readonly receive?: ReceiveKind }).receive ?? "text" },
     options: pickLayer(options as LayerOptions),
   };
 }

@@ -7,10 +7,10 @@
 import { websocket, type WebSocketRoute } from "../handlers/websocket.js";
 import type { InspectionHub } from "./hub.js";
 import type { StatsSnapshot } from "../app/stats.js";
-import type { ConnectionRow, FeedMessage, StateCounts, TimelineEntry } from "./protocol.js";
+import type { ConnectionRow, FeedMessage, MachineDrawing, StateCounts, TimelineEntry } from "./protocol.js";
+import { hostAllowed, originMatchesHost, REFUSED_HOST } from "./host.js";
 
 type HealthReport = StatsSnapshot["health"];
-import { hostAllowed, originMatchesHost, REFUSED_HOST } from "./host.js";
 import { CHALLENGE, checkToken, presentedToken } from "./token.js";
 
 /** One page watching. */
@@ -22,6 +22,7 @@ export class Viewer {
   #first = true;
   readonly #live = new Set<number>();
   readonly #closed = new Set<number>();
+  readonly #drawingsSent = new Set<string>();
   #selected: number | null = null;
   #timelineSeen = 0;
   #timelineReset = false;
@@ -112,6 +113,8 @@ export class Viewer {
         }
       }
       const counts: StateCounts = hub.counts();
+      const machines = this.#newDrawings([...live, ...closed]);
+      if (machines.length > 0) messages.push({ type: "machines", machines });
       const health = this.#health?.();
       messages.push({ type: "update", now, full, live, gone, closed, forgotten, counts, viewers: hub.viewers, ...(health === undefined ? {} : { health }) });
       this.#seen = hub.seq;
@@ -119,6 +122,19 @@ export class Viewer {
     const timeline = this.#timeline();
     if (timeline !== undefined) messages.push(timeline);
     return messages;
+  }
+
+  /** Handler machine drawings the rows refer to that this viewer has not been sent yet. */
+  #newDrawings(rows: readonly ConnectionRow[]): MachineDrawing[] {
+    const drawings: MachineDrawing[] = [];
+    for (const row of rows) {
+      if (row.machine === undefined || this.#drawingsSent.has(row.machine)) continue;
+      const drawing = this.#hub.machineDrawing(row.machine);
+      if (drawing === undefined) continue;
+      this.#drawingsSent.add(row.machine);
+      drawings.push(drawing);
+    }
+    return drawings;
   }
 
   #timeline(): FeedMessage | undefined {

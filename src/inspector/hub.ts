@@ -14,7 +14,9 @@
 import type { ConnectionEventType, ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
 import type { ConnectionInfo, ConnectionObserver } from "../connection/observer.js";
 import { describeCloseCode } from "./close-meaning.js";
-import type { CloseSummary, ConnectionRow, StateCounts, TimelineEntry } from "./protocol.js";
+import type { AnyStateMachine } from "xstate";
+import { MachineDrawings } from "./machine-drawings.js";
+import type { CloseSummary, ConnectionRow, MachineDrawing, StateCounts, TimelineEntry } from "./protocol.js";
 import { describeError, pathOf, previewOf, shownUrl } from "./redact.js";
 import { RingBuffer } from "./ring-buffer.js";
 
@@ -47,6 +49,9 @@ export class TrackedConnection {
   errors = 0;
   closedAt: number | undefined;
   close: CloseSummary | undefined;
+  /** On a machine route: its handler machine's drawing key and current state. */
+  machine: string | undefined;
+  machineState: string | undefined;
   /** Closed, but the timeline's close line is not written yet. */
   pendingClose = false;
   /** The hub's sequence number at this connection's last change. */
@@ -77,7 +82,8 @@ export class TrackedConnection {
       dropped: this.dropped,
       errors: this.errors,
     };
-    return this.close === undefined || this.closedAt === undefined ? row : { ...row, closedAt: this.closedAt, close: this.close };
+    const withMachine = this.machine === undefined ? row : { ...row, machine: this.machine, machineState: this.machineState ?? "" };
+    return this.close === undefined || this.closedAt === undefined ? withMachine : { ...withMachine, closedAt: this.closedAt, close: this.close };
   }
 }
 
@@ -94,6 +100,7 @@ export class InspectionHub implements ConnectionObserver {
   readonly #counts: Record<ConnectionState, number> = { connecting: 0, open: 0, closing: 0, closed: 0 };
   #dirty = false;
   #onChange: (() => void) | undefined;
+  readonly #machines = new MachineDrawings();
 
   constructor(options: HubOptions = {}) {
     this.payloads = options.payloads ?? false;
@@ -276,6 +283,26 @@ export class InspectionHub implements ConnectionObserver {
   unsubscribed(id: number, channel: string): void {
     const connection = this.find(id);
     if (connection !== undefined) this.#record(connection, { kind: "channel", what: "unsubscribed", channel });
+  }
+
+  machineStarted(id: number, machine: AnyStateMachine, state: string): void {
+    const connection = this.find(id);
+    if (connection === undefined) return;
+    connection.machine = this.#machines.keyOf(machine);
+    connection.machineState = state;
+    this.#record(connection, { kind: "machine", event: "xstate.init", from: "", to: state });
+  }
+
+  machineTransition(id: number, from: string, event: string, to: string): void {
+    const connection = this.find(id);
+    if (connection === undefined) return;
+    connection.machineState = to;
+    this.#record(connection, { kind: "machine", event, from, to });
+  }
+
+  /** The drawing of a handler machine the rows refer to by `machine`. */
+  machineDrawing(key: string): MachineDrawing | undefined {
+    return this.#machines.get(key);
   }
 
   connectionClosed(id: number, outcome: ConnectionOutcome): void {

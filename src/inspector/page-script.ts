@@ -8,7 +8,7 @@ export const pageScript = String.raw`
 const config = JSON.parse(document.getElementById("sw-config").textContent);
 const STATES = ["connecting", "open", "closing"];
 const MAX_ROWS = 500;
-const model = { live: new Map(), closed: new Map(), counts: null, viewers: 0, health: null, selected: null, timeline: [], evicted: 0, known: true, offset: 0, payloads: false, routes: new Set() };
+const model = { live: new Map(), closed: new Map(), counts: null, viewers: 0, health: null, selected: null, timeline: [], evicted: 0, known: true, offset: 0, payloads: false, routes: new Set(), machines: new Map() };
 const $ = (id) => document.getElementById(id);
 
 function h(tag, props, ...children) {
@@ -80,6 +80,8 @@ function receive(message) {
     model.viewers = message.viewers;
     model.health = message.health || null;
     render();
+  } else if (message.type === "machines") {
+    for (const drawing of message.machines) model.machines.set(drawing.key, drawing);
   } else if (message.type === "timeline") {
     if (message.id !== model.selected) return;
     if (message.reset) model.timeline = [];
@@ -195,6 +197,7 @@ function describe(entry) {
     case "handlerError": return ["error", "handler error: " + entry.error];
     case "dependency": return ["dependency", entry.name + " " + entry.what + (entry.failed ? " (failed)" : "")];
     case "channel": return ["channel", entry.what + " " + entry.channel];
+    case "machine": return ["machine", "handler machine " + entry.event + ": " + (entry.from || "(start)") + " → " + entry.to];
     case "close": {
       const head = entry.rejectedStatus !== undefined ? "refused with HTTP " + entry.rejectedStatus : "close " + entry.code + " " + entry.codeName;
       return ["close", head + " — " + entry.meaning + (entry.reason ? ' · reason "' + entry.reason + '"' : "") + " · initiated by " + entry.initiator + (entry.wasClean ? " · clean" : " · not clean")];
@@ -216,6 +219,61 @@ function highlight(row) {
   svg.querySelector('.state[data-state="' + row.state + '"]')?.classList.add("current");
 }
 
+// ---- the route's handler machine (websocketMachine) -------------------------------------------
+
+/** "a.x | b.(c.d | e)" → ["a.x", "b.c.d", "b.e"]: the leaf states of a state name as the runtime writes it. */
+function leafPaths(name) {
+  const parts = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i];
+    if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (depth === 0 && name.startsWith(" | ", i)) { parts.push(name.slice(start, i)); start = i + 3; i += 2; }
+  }
+  parts.push(name.slice(start));
+  const out = [];
+  for (const part of parts) {
+    const open = part.indexOf(".(");
+    if (open >= 0 && part.endsWith(")")) { for (const leaf of leafPaths(part.slice(open + 2, -1))) out.push(part.slice(0, open) + "." + leaf); }
+    else if (part) out.push(part);
+  }
+  return out;
+}
+
+/** Every active state's path: the leaves and their ancestors. */
+function activePaths(name) {
+  const paths = new Set();
+  for (const leaf of leafPaths(name)) {
+    const segments = leaf.split(".");
+    for (let i = 1; i <= segments.length; i++) paths.add(segments.slice(0, i).join("."));
+  }
+  return paths;
+}
+
+function renderHandlerMachine(row) {
+  const box = $("handler-diagram");
+  const drawing = row && row.machine ? model.machines.get(row.machine) : undefined;
+  if (!drawing) { box.hidden = true; box.replaceChildren(); box.dataset.key = ""; return; }
+  box.hidden = false;
+  // Drawn and escaped on the server from the machine's definition.
+  if (box.dataset.key !== drawing.key) { box.innerHTML = drawing.svg; box.dataset.key = drawing.key; }
+  const svg = box.querySelector("svg");
+  for (const node of svg.querySelectorAll(".current, .taken, .visited")) node.classList.remove("current", "taken", "visited");
+  const state = (path) => svg.querySelector('.hstate[data-path="' + CSS.escape(path) + '"]');
+  for (const entry of model.timeline) {
+    if (entry.kind !== "machine" || !entry.from) continue;
+    for (const path of activePaths(entry.from)) {
+      const node = state(path);
+      if (!node) continue;
+      node.classList.add("visited");
+      for (const line of node.querySelectorAll(':scope > .htransition[data-event="' + CSS.escape(entry.event) + '"]')) line.classList.add("taken");
+    }
+  }
+  for (const path of activePaths(row.machineState || "")) state(path)?.classList.add("current");
+}
+
 function renderDetail() {
   const row = model.selected === null ? undefined : find(model.selected);
   const head = $("detail-head");
@@ -223,6 +281,7 @@ function renderDetail() {
     head.replaceChildren(h("div", { class: "title" }, model.selected === null ? "No connection selected" : "#" + model.selected + " is no longer remembered"), h("div", { class: "meta" }, "Select a row to follow its lifecycle on the machine below."));
     $("timeline").replaceChildren();
     highlight(undefined);
+    renderHandlerMachine(undefined);
     return;
   }
   const meta = [
@@ -235,11 +294,13 @@ function renderDetail() {
   ];
   if (row.dropped) meta.push("dropped " + row.dropped);
   if (row.errors) meta.push("errors " + row.errors);
+  if (row.machineState) meta.push("machine " + row.machineState);
   head.replaceChildren(
     h("div", { class: "title" }, "#" + row.id + " " + row.route, badge(row.state)),
     h("div", { class: "meta" }, ...meta.map((text) => h("span", {}, text))),
   );
   highlight(row);
+  renderHandlerMachine(row);
   const list = $("timeline");
   const items = model.timeline.map((entry) => {
     const [kind, text, preview] = describe(entry);

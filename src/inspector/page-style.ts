@@ -58,6 +58,16 @@ svg.machine .state.visited rect { stroke: var(--accent); }
 svg.machine .state.current rect:not(.inner) { fill: var(--accent); stroke: #1d4ed8; stroke-width: 2; }
 svg.machine .state.current .inner { stroke: #bfdbfe; }
 svg.machine .state.current text { fill: #fff; }
+.diagram.handler { overflow-x: auto; }
+svg.handler-machine { display: block; max-width: 100%; height: auto; font-family: system-ui, "DejaVu Sans", sans-serif; }
+svg.handler-machine .hbox { fill: #f8fafc; stroke: #64748b; stroke-width: 1.2; }
+svg.handler-machine .hbox.parallel { stroke-dasharray: 5 3; }
+svg.handler-machine .hbox.final { stroke-width: 2.4; }
+svg.handler-machine .hname { font-size: 12px; font-weight: 600; fill: var(--ink); }
+svg.handler-machine .htransition { font-size: 10px; fill: var(--muted); font-family: ui-monospace, monospace; }
+svg.handler-machine .htransition.taken { fill: var(--accent); font-weight: 600; }
+svg.handler-machine .hstate.visited > .hbox { stroke: var(--accent); }
+svg.handler-machine .hstate.current > .hbox { fill: #dbeafe; stroke: #1d4ed8; stroke-width: 2; }
 svg.machine .edge path { fill: none; stroke: #a0aec0; stroke-width: 1.3; marker-end: url(#sw-arrow); }
 svg.machine .edge.taken path { stroke: var(--accent); stroke-width: 2.2; marker-end: url(#sw-arrow-on); }
 svg.machine #sw-arrow path { fill: #a0aec0; }

@@ -70,6 +70,7 @@ export function renderPage(config: PageConfig, diagram: string): { readonly body
   <section id="detail">
     <div id="detail-head" class="detail-head"></div>
     <div class="diagram">${diagram}</div>
+    <div id="handler-diagram" class="diagram handler" hidden></div>
     <ol id="timeline" class="timeline"></ol>
     <div id="limits" class="note"></div>
   </section>

@@ -5,6 +5,7 @@
  */
 import type { StatsSnapshot } from "../app/stats.js";
 import type { CloseInitiator, ConnectionState } from "../../machines/connection.js";
+import type { HandlerMachineDiagram } from "./handler-diagram.js";
 
 /** One line of a connection's timeline; `seq` orders every entry of the hub, `at` is `Date.now()`. */
 export type TimelineEntry = { readonly seq: number; readonly at: number } & (
@@ -17,6 +18,8 @@ export type TimelineEntry = { readonly seq: number; readonly at: number } & (
   | { readonly kind: "handlerError"; readonly error: string }
   | { readonly kind: "dependency"; readonly what: "acquired" | "released"; readonly name: string; readonly failed?: boolean }
   | { readonly kind: "channel"; readonly what: "subscribed" | "unsubscribed"; readonly channel: string }
+  /** A transition of the route's handler machine (`websocketMachine`); `from` is "" when it started. */
+  | { readonly kind: "machine"; readonly event: string; readonly from: string; readonly to: string }
   | ({ readonly kind: "close" } & CloseSummary)
 );
 
@@ -50,6 +53,9 @@ export interface ConnectionRow {
   readonly bytesOut: number;
   readonly dropped: number;
   readonly errors: number;
+  /** On a machine route: the key of its handler machine's diagram (sent in a `machines` message) and its current state. */
+  readonly machine?: string;
+  readonly machineState?: string;
   /** Set once the connection has closed. */
   readonly closedAt?: number;
   readonly close?: CloseSummary;
@@ -85,6 +91,7 @@ export type FeedMessage =
       /** The app's health (`app.stats().health`): a plugin's backend that is down (Redis) shows here. */
       readonly health?: StatsSnapshot["health"];
     }
+  | { readonly type: "machines"; readonly machines: readonly MachineDrawing[] }
   | {
       readonly type: "timeline";
       readonly id: number;
@@ -96,6 +103,15 @@ export type FeedMessage =
       /** False when the hub no longer knows the connection. */
       readonly known: boolean;
     };
+
+/** A handler machine's diagram, sent once per viewer before the first row that refers to it. */
+export interface MachineDrawing {
+  readonly key: string;
+  readonly id: string;
+  /** Drawn on the server from the machine's definition. */
+  readonly svg: string;
+  readonly diagram: HandlerMachineDiagram;
+}
 
 /** Page → server. */
 export type ViewerMessage = { readonly type: "select"; readonly id: number | null };

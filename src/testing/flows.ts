@@ -82,6 +82,8 @@ export interface FlowOptions extends StepOptions {
   readonly subprotocols?: fc.Arbitrary<string[]>;
   /** Most steps before the ending. Default 8. */
   readonly maxSteps?: number;
+  /** The steps before the ending, when not drawn one by one from `clientStep(options)` (e.g. a walk of a protocol machine). */
+  readonly steps?: fc.Arbitrary<FlowStep[]>;
 }
 
 /** A client's whole flow: where it connects, what it sends, how it leaves. */
@@ -92,7 +94,7 @@ export function clientFlow(options: FlowOptions): fc.Arbitrary<ClientFlow> {
       path: paths,
       headers: options.headers ?? fc.constant({}),
       subprotocols: options.subprotocols ?? fc.constant([]),
-      steps: fc.array(clientStep(options), { maxLength: options.maxSteps ?? 8 }),
+      steps: options.steps ?? fc.array(clientStep(options), { maxLength: options.maxSteps ?? 8 }),
       ending: flowEnding(),
     })
     .map(({ ending, steps, ...rest }) => ({ ...rest, steps: ending === undefined ? steps : [...steps, ending] }));

@@ -12,3 +12,10 @@ export { assertInvariants, checkInvariants, InvariantViolation } from "./invaria
 export type { InvariantOptions, Violation } from "./invariants.js";
 export { Probe, ResourceLedger } from "./probe.js";
 export type { ConnectionRecord, MessageRecord } from "./probe.js";
+export { initialReaction, machineModel } from "./machine-model.js";
+export type { MachineModel, MachineModelOptions, ModelReaction, ModelRun } from "./machine-model.js";
+export { checkMachinePaths, drivePath, MachinePathError, machinePaths } from "./machine-paths.js";
+export type { CheckPathsOptions, DriveOptions, MachinePath, MachinePathStep, MachinePathsOptions, TransitionCoverage } from "./machine-paths.js";
+export { checkMachineScript, machineScript, scriptVerdict } from "./machine-property.js";
+export type { ScriptOptions, ScriptRunOptions, ScriptVerdict } from "./machine-property.js";
+export { receiveOf, routeFlows, schemaValues } from "./route-flows.js";

@@ -109,7 +109,12 @@ export class Probe implements ConnectionObserver {
 
   /** The record of the connection whose request URL carries `tag` (the runner tags each flow's URL). */
   byTag(tag: string): ConnectionRecord | undefined {
-    for (const record of this.connections.values()) if (record.info.url.includes(tag)) return record;
+    // `sw-flow=1` must not match `sw-flow=12`: the tag ends the URL or a parameter.
+    for (const record of this.connections.values()) {
+      const { url } = record.info;
+      const at = url.indexOf(tag);
+      if (at > 0 && (url[at - 1] === "?" || url[at - 1] === "&") && (at + tag.length === url.length || url[at + tag.length] === "&")) return record;
+    }
     return undefined;
   }
 }

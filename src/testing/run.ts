@@ -46,6 +46,11 @@ export interface RunOptions {
   readonly scheduler?: fc.Scheduler;
   /** The bound on "in bounded time": how long the server has, once clients are done, to settle. Default 2 000 ms. */
   readonly settleMs?: number;
+  /**
+   * A flow that does not end itself is closed (1000) by the runner once the server has read all it
+   * sent and gone quiet — at most this long after its last step. Default 1 000 ms.
+   */
+  readonly replyWaitMs?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -54,7 +59,41 @@ function sizeOf(data: string | Uint8Array): number {
   return typeof data === "string" ? Buffer.byteLength(data, "utf8") : data.byteLength;
 }
 
-async function play(client: ReturnType<typeof testClient>, flow: ClientFlow, index: number, timed: boolean): Promise<FlowOutcome> {
+/**
+ * Before the runner ends a flow with its own close: wait until the server has read what the
+ * client sent and stopped sending (or closed), so the close does not race the replies and the
+ * client's record holds what the server answered. Bounded by `maxMs`.
+ */
+async function awaitReplies(socket: TestSocket, probe: Probe, tag: string, sent: number, timed: boolean, maxMs: number): Promise<void> {
+  let closed = false;
+  void socket.closed.then(() => (closed = true));
+  const deadline = Date.now() + maxMs;
+  let lastOut = -1;
+  let lastIn = -1;
+  while (!closed && Date.now() < deadline) {
+    const record = probe.byTag(tag);
+    if (record !== undefined && record.state !== "open" && record.state !== "connecting") return;
+    const received = record?.received.length ?? 0;
+    const out = record?.sent.length ?? 0;
+    if (received >= sent && out === lastOut && received === lastIn) return;
+    lastOut = out;
+    lastIn = received;
+    // Under a scheduler the deliveries run between turns of the event loop; without one, give async handlers time.
+    await (timed ? sleep(QUIET_MS) : new Promise<void>((resolve) => setImmediate(resolve)));
+  }
+}
+
+/** How long the server must stay silent, without a scheduler, before the runner's own close. */
+const QUIET_MS = 10;
+
+async function play(
+  client: ReturnType<typeof testClient>,
+  flow: ClientFlow,
+  index: number,
+  timed: boolean,
+  probe: Probe,
+  replyWaitMs: number,
+): Promise<FlowOutcome> {
   const tag = `sw-flow=${index}`;
   const path = `${flow.path}${flow.path.includes("?") ? "&" : "?"}${tag}`;
   const sent: MessageRecord[] = [];
@@ -100,14 +139,17 @@ async function play(client: ReturnType<typeof testClient>, flow: ClientFlow, ind
     }
     if (ended) break;
   }
-  if (!ended) await socket.close(1000);
+  if (!ended) {
+    await awaitReplies(socket, probe, tag, sent.length, timed, replyWaitMs);
+    await socket.close(1000);
+  }
   const closed = await socket.closed;
-  return { flow, tag, refused: undefined, received: socket.history, closed, sent, error: undefined };
+  return { flow, tag, refused: undefined, received: [...socket.history], closed, sent, error: undefined };
 }
 
 /** Run `flows` concurrently against `app` and wait (bounded) for the server to settle. */
 export async function runFlows(app: App, flows: readonly ClientFlow[], options: RunOptions = {}): Promise<RunResult> {
-  const { scheduler, transport = "memory", settleMs = 2000 } = options;
+  const { scheduler, transport = "memory", settleMs = 2000, replyWaitMs = 1000 } = options;
   if (scheduler !== undefined && transport !== "memory") throw new TypeError("A scheduler can order deliveries over the memory transport only");
   const probe = new Probe();
   const detach = app.observe(probe);
@@ -117,7 +159,7 @@ export async function runFlows(app: App, flows: readonly ClientFlow[], options: 
     ...(scheduler === undefined ? {} : { schedule: (task: () => void) => void scheduler.schedule(Promise.resolve(), "delivery").then(task) }),
   });
   try {
-    const playing = Promise.all(flows.map((flow, index) => play(client, flow, index, scheduler === undefined)));
+    const playing = Promise.all(flows.map((flow, index) => play(client, flow, index, scheduler === undefined, probe, replyWaitMs)));
     const outcomes = scheduler === undefined ? await playing : await scheduler.waitFor(playing);
     const deadline = Date.now() + settleMs;
     let settled = isSettled(probe);

@@ -173,7 +173,8 @@ export class MemoryWire {
         wire.#serverListener.onClosed(1006, "", false);
       },
       send(data, isBinary, callback) {
-        if (wire.#state !== "open" || wire.#closeSentByServer) {
+        // A close frame the client sent but the server has not read yet does not stop the server's writes (as over TCP).
+        if ((wire.#state !== "open" && wire.#state !== "closing") || wire.#closeSentByServer || wire.#serverGotClose) {
           callback?.(new Error("WebSocket is not open"));
           return;
         }
@@ -269,8 +270,15 @@ export class MemoryWire {
       return;
     }
     const received = code ?? 1005;
+    this.#serverGotClose = true;
     this.#serverListener.onPeerClose(received, code === undefined ? "" : reason);
     if (this.#closeSentByServer) {
+      if (!this.#clientGotClose || this.#clientFinished) {
+        // Both sides closed at once: each ends with the code of the frame it received, as over TCP.
+        if (this.#clientFinished) this.#state = "closed";
+        this.#finishServer(received, code === undefined ? "" : reason, true);
+        return;
+      }
       // Our close was answered: the handshake is complete.
       this.#finish(this.#closeCode, this.#closeReason, true);
       return;
@@ -289,7 +297,14 @@ export class MemoryWire {
     }
     const code = sentCode ?? 1005;
     const reason = sentCode === undefined ? "" : sentReason;
+    this.#clientGotClose = true;
     if (this.#closeSentByClient) {
+      if (!this.#serverGotClose || this.#serverFinished) {
+        // Both sides closed at once: the client ends with the server's code, not a 1006 nobody sent.
+        if (this.#serverFinished) this.#state = "closed";
+        this.#finishClient(code, reason, true);
+        return;
+      }
       this.#finish(this.#closeCode, this.#closeReason, true);
       return;
     }
@@ -304,6 +319,16 @@ export class MemoryWire {
   }
 
   #serverFinished = false;
+  #clientFinished = false;
+  /** Whether each side has received the other's close frame (a simultaneous close ends each side on its own). */
+  #serverGotClose = false;
+  #clientGotClose = false;
+
+  #finishClient(code: number, reason: string, wasClean: boolean): void {
+    if (this.#clientFinished) return;
+    this.#clientFinished = true;
+    this.#peer.onClosed(code, reason, wasClean);
+  }
 
   #finishServer(code: number, reason: string, wasClean: boolean): void {
     if (this.#serverFinished) return;
@@ -321,6 +346,6 @@ export class MemoryWire {
       held.written?.(new Error("WebSocket closed before the frame was read"));
     }
     this.#finishServer(code, reason, wasClean);
-    this.#peer.onClosed(code, reason, wasClean);
+    this.#finishClient(code, reason, wasClean);
   }
 }
