@@ -21,10 +21,9 @@ import {
   createApp,
   createChannels,
   memoryBackend,
-  redisPubSubBackend,
-  redisStreamsBackend,
   websocket,
 } from "../src/index.js";
+import { redisPubSubBackend, redisStreamsBackend } from "../src/redis.js";
 import { testClient, type TestSocket } from "../src/testing/index.js";
 
 const args = new Map(

@@ -3,7 +3,7 @@
  * headers=…)` and `websocket.close(code)` before accept).
  * `PORT=8000 npx tsx examples/accept.ts`
  */
-import { createApp, websocket } from "../src/index.js";
+import { createApp, websocket } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 /** A response header on the 101, and the subprotocol `chat-v1` when the client offers it (none otherwise); then an echo. */

@@ -22,10 +22,9 @@ import {
   get,
   html,
   memoryBackend,
-  redisPubSubBackend,
-  redisStreamsBackend,
   websocketListener,
-} from "../src/index.js";
+} from "statewire";
+import { redisPubSubBackend, redisStreamsBackend } from "statewire/redis";
 import { isMain, serve } from "./serve.js";
 
 function backend(): ChannelBackend {

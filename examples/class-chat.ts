@@ -6,7 +6,7 @@
  * handshake and then closes with 4001 `Invalid token`, which browsers can read.
  * `PORT=8000 npx tsx examples/class-chat.ts`
  */
-import { type AnySocket, createApp, type ListenerDependencies, provide, WebSocketError, WebSocketListener } from "../src/index.js";
+import { type AnySocket, createApp, type ListenerDependencies, provide, WebSocketError, WebSocketListener } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const users: Record<string, string> = { "alice-token": "Alice", "bob-token": "Bob" };

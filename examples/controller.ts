@@ -4,7 +4,7 @@
  * returns the last 50 as a JSON array of strings.
  * `PORT=8000 npx tsx examples/controller.ts`
  */
-import { createApp, get, group, websocket } from "../src/index.js";
+import { createApp, get, group, websocket } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const history: string[] = [];

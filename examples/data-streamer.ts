@@ -4,7 +4,7 @@
  * `/stream/:topic`; `onShutdown` stops it once every connection has closed.
  * `PORT=8000 npx tsx examples/data-streamer.ts`
  */
-import { createApp, get, websocketStream } from "../src/index.js";
+import { createApp, get, websocketStream } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const TICK_MS = Number(process.env.TICK_MS ?? 100);

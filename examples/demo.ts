@@ -4,7 +4,7 @@
  * every connection (off when `NODE_ENV=production`). `PORT` (default 8000) and `HOST` (default
  * 127.0.0.1) choose where it listens.
  */
-import { createApp, get, html } from "../src/index.js";
+import { createApp, get, html } from "statewire";
 import { echo } from "./echo.js";
 import { isMain, serve } from "./serve.js";
 

@@ -3,7 +3,7 @@
  * the handler; a `yield` dependency is released after the connection closed.
  * `PORT=8000 npx tsx examples/dependencies.ts`
  */
-import { createApp, HandshakeDenied, provide, websocketListener } from "../src/index.js";
+import { createApp, HandshakeDenied, provide, websocketListener } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const users: Record<string, string> = { "alice-token": "Alice", "bob-token": "Bob" };

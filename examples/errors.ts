@@ -7,7 +7,7 @@
  * `PORT=8000 npx tsx examples/errors.ts`
  */
 import { Result, Schema, SchemaIssue } from "effect";
-import { createApp, websocket, websocketListener } from "../src/index.js";
+import { createApp, websocket, websocketListener } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const Payload = Schema.Struct({ value: Schema.Finite });

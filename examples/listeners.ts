@@ -3,7 +3,7 @@
  * `PORT=8000 npx tsx examples/listeners.ts`
  */
 import { Schema } from "effect";
-import { createApp, websocketListener } from "../src/index.js";
+import { createApp, websocketListener } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 /** Text in, text out. */

@@ -4,7 +4,7 @@
  * nothing by itself, and answers `ping` with `pong`.
  * `PORT=8000 npx tsx examples/path-params.ts`
  */
-import { createApp, websocket } from "../src/index.js";
+import { createApp, websocket } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const DATA_TYPES: readonly string[] = ["stocks", "weather", "news"];

@@ -5,7 +5,7 @@
  * CDN) that chats in `/rooms/lobby`.
  * `PORT=8000 npx tsx examples/rooms.ts`, then open http://127.0.0.1:8000/ in two tabs.
  */
-import { type AnySocket, createApp, get, html, websocket } from "../src/index.js";
+import { type AnySocket, createApp, get, html, websocket } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const rooms = new Map<string, Set<AnySocket>>();

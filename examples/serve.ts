@@ -5,7 +5,7 @@
  */
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { App, ServerAddress } from "../src/index.js";
+import type { App, ServerAddress } from "statewire";
 
 /** Whether the module at `moduleUrl` is the program node was started with. */
 export function isMain(moduleUrl: string): boolean {

@@ -7,7 +7,7 @@
  * leaves early (its `signal` aborts the pending wait and the generator is closed).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { createApp, websocketStream } from "../src/index.js";
+import { createApp, websocketStream } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 export const streamStats = { started: 0, finalized: 0 };

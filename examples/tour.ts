@@ -4,7 +4,7 @@
  * (`HOST` chooses the interface, default 127.0.0.1; `INSPECTOR=1` serves the inspector at
  * `/_statewire`). README.md's "Seed tour" lists each route next to the Python original it answers.
  */
-import { createApp, get } from "../src/index.js";
+import { createApp, get } from "statewire";
 import { customAccept, secure } from "./accept.js";
 import { ChatEndpoint } from "./class-chat.js";
 import { chat } from "./controller.js";

@@ -73,8 +73,6 @@ export {
   compareIds,
   createChannels,
   memoryBackend,
-  redisPubSubBackend,
-  redisStreamsBackend,
   serialize,
 } from "./channels/index.js";
 export type {
@@ -93,8 +91,5 @@ export type {
   JoinOptions,
   MemoryBackendOptions,
   Payload,
-  RedisConnectionOptions,
-  RedisPubSubOptions,
-  RedisStreamsOptions,
   SubscribeOptions,
 } from "./channels/index.js";

@@ -13,11 +13,10 @@ import {
   createApp,
   createChannels,
   type Logger,
-  redisPubSubBackend,
-  redisStreamsBackend,
   type Subscription,
   websocket,
 } from "../src/index.js";
+import { redisPubSubBackend, redisStreamsBackend } from "../src/redis.js";
 import { testClient } from "../src/testing/index.js";
 import { deleteKeys, redisClient, redisUrl, uniquePrefix } from "./support/redis-server.js";
 

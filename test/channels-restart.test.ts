@@ -12,11 +12,10 @@ import {
   createApp,
   createChannels,
   type Logger,
-  redisPubSubBackend,
-  redisStreamsBackend,
   type Subscription,
   websocket,
 } from "../src/index.js";
+import { redisPubSubBackend, redisStreamsBackend } from "../src/redis.js";
 import { testClient } from "../src/testing/index.js";
 import { type RedisServer, startRedisServer } from "./support/redis-server.js";
 

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { WebSocket } from "ws";
-import { type EchoProcess, freePort, ROOT, startServer } from "./support/process.js";
+import { type EchoProcess, freePort, NODE_TS, ROOT, startServer } from "./support/process.js";
 
 const PYTHON = "/usr/bin/python3";
 const CHROMIUM = "/usr/bin/chromium";
@@ -663,12 +663,12 @@ describe("the page in headless Chromium", () => {
 });
 
 describe("the start contract", () => {
-  test("`PORT=… npx tsx examples/tour.ts` prints exactly `listening on http://127.0.0.1:PORT` (HOST defaults to 127.0.0.1)", async () => {
+  test("`PORT=… node --conditions=statewire-source --import tsx examples/tour.ts` prints exactly `listening on http://127.0.0.1:PORT` (HOST defaults to 127.0.0.1)", async () => {
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), NODE_OPTIONS: "" };
     delete env.HOST;
     delete env.INSPECTOR;
-    const child = spawn("npx", ["tsx", "examples/tour.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(process.execPath, [...NODE_TS, "examples/tour.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));

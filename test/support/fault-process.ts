@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { StatsSnapshot } from "../../src/index.js";
 import type { FromServer, ToServer } from "./fault-protocol.js";
-import { ROOT } from "./process.js";
+import { NODE_TS, ROOT } from "./process.js";
 
 export interface ServerSample {
   readonly stats: StatsSnapshot;
@@ -45,7 +45,7 @@ function killGroup(pid: number): void {
 }
 
 export async function startFaultServer(readyTimeoutMs = 20_000): Promise<FaultProcess> {
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "test/support/fault-server.ts"], {
+  const child = spawn(process.execPath, ["--expose-gc", ...NODE_TS, "test/support/fault-server.ts"], {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: "" },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
