@@ -20,5 +20,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: "forks",
+    // After the default summary: what was skipped for a missing system tool (support/system-tools.ts).
+    reporters: ["default", "./test/support/skip-summary.ts"],
   },
 });
