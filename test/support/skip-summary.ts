@@ -1,7 +1,7 @@
 /**
  * A vitest reporter (added after the default one): at the end of the run, lists again every
- * test skipped for a missing system tool (the lines support/system-tools.ts printed), so that a
- * green run says what it did not check.
+ * test skipped for a missing system tool (the lines support/system-tools.ts printed) or left to
+ * the deep run, so that a green run says what it did not check.
  */
 import type { UserConsoleLog } from "vitest";
 import type { Reporter } from "vitest/node";
@@ -19,7 +19,7 @@ export default class SkipSummary implements Reporter {
     if (this.#lines.size === 0) return;
     const lines = [...this.#lines].sort();
     process.stdout.write(
-      `\nSkipped for missing system tools (${lines.length}; outside CI only, CI=true runs them):\n` +
+      `\nSkipped in this run (${lines.length}; CI=true runs them all):\n` +
         lines.map((line) => `  - ${line}\n`).join(""),
     );
   }
