@@ -1,5 +1,5 @@
 /**
- * The low-level echo (Starlette's `websocket_route`): `PORT=8000 npx tsx examples/echo.ts`, then
+ * The low-level echo (Starlette's `websocket_route`): `PORT=8000 node --conditions=statewire-source --import tsx examples/echo.ts`, then
  * send text to ws://127.0.0.1:8000/ws (`Echo: …`) or anything to ws://127.0.0.1:8000/echo.
  */
 import { createApp, websocket } from "statewire";

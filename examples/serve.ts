@@ -1,5 +1,5 @@
 /**
- * How every example starts when run directly (`PORT=8000 npx tsx examples/echo.ts`): listen on
+ * How every example starts when run directly (`PORT=8000 node --conditions=statewire-source --import tsx examples/echo.ts`): listen on
  * PORT / HOST, print `listening on http://HOST:PORT`, and shut down gracefully (1001 to every
  * client) on SIGINT / SIGTERM. Imported by a test instead, an example does nothing on its own.
  */

@@ -1,5 +1,5 @@
 /**
- * `examples/echo.ts` run as its own OS process (`PORT=… npx tsx examples/echo.ts`), driven by
+ * `examples/echo.ts` run as its own OS process (`PORT=… node --conditions=statewire-source --import tsx examples/echo.ts`), driven by
  * clients that know nothing of statewire: Python's `websockets` and the plain `ws` client.
  */
 import { execFile } from "node:child_process";
