@@ -8,12 +8,14 @@
  * - `npm start`: from spawning the command to its `listening on …` line.
  *
  * Each is run `--runs=N` times (default 9), one after another; the median and the range are printed.
+ * `--only=baseline,dist,source,start` picks cases; `--root=DIR` measures another checkout.
  * 127.0.0.1 only; every server started is stopped with SIGTERM.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+/** `--root=DIR`: measure another checkout (e.g. an older commit, built) instead of this one. */
+const ROOT = process.argv.find((arg) => arg.startsWith("--root="))?.slice("--root=".length) ?? fileURLToPath(new URL("../", import.meta.url));
 const runs = Number(process.argv.find((arg) => arg.startsWith("--runs="))?.slice("--runs=".length) ?? 9);
 
 function median(values: readonly number[]): number {
