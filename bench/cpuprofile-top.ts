@@ -1,7 +1,7 @@
 /**
  * Self time per function from a V8 `.cpuprofile` (as written by `node --cpu-prof`), grouped by
  * who owns the code: statewire (src/, machines/), xstate, ws, node internals, V8 pseudo-frames.
- * `npx tsx bench/cpuprofile-top.ts file.cpuprofile` prints the tables.
+ * `node --import tsx bench/cpuprofile-top.ts file.cpuprofile` prints the tables.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { SourceMap, type SourceMapPayload } from "node:module";
@@ -203,7 +203,7 @@ export function printComparison(
 if (import.meta.url === `file://${process.argv[1]}`) {
   const file = process.argv[2];
   if (file === undefined) {
-    console.error("usage: tsx bench/cpuprofile-top.ts <file.cpuprofile> [source-maps.json]");
+    console.error("usage: node --import tsx bench/cpuprofile-top.ts <file.cpuprofile> [source-maps.json]");
     process.exit(1);
   }
   const mapsFile = process.argv[3];

@@ -2,7 +2,7 @@
  * What permessage-deflate costs: statewire's listener echo with compression off and on, the
  * same clients (compressing `ws` clients), 4 KiB of compressible JSON per message.
  * Reports server CPU per message and memory per connection (idle, then after traffic, when the
- * zlib contexts exist). `npx tsx bench/deflate.ts`; bounded (~20 s), 127.0.0.1 only.
+ * zlib contexts exist). `node --import tsx bench/deflate.ts`; bounded (~20 s), 127.0.0.1 only.
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";

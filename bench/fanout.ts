@@ -2,9 +2,9 @@
  * Fan-out: how long until the last of N subscribers has a published message, for the memory
  * backend and the two Redis backends; and how many times the message was serialized.
  *
- *   npx tsx bench/fanout.ts                      # N = 1,000 and 10,000; 5 rounds each
- *   npx tsx bench/fanout.ts --sizes=1000 --rounds=3 --backends=memory
- *   REDIS_URL=redis://127.0.0.1:6379 npx tsx bench/fanout.ts
+ *   node --import tsx bench/fanout.ts                      # N = 1,000 and 10,000; 5 rounds each
+ *   node --import tsx bench/fanout.ts --sizes=1000 --rounds=3 --backends=memory
+ *   REDIS_URL=redis://127.0.0.1:6379 node --import tsx bench/fanout.ts
  *
  * Each subscriber is a WebSocket connection (in-memory transport, in this process, so the
  * number measures the server side only) that joined the room through `socket.join`. A round
@@ -21,10 +21,9 @@ import {
   createApp,
   createChannels,
   memoryBackend,
-  redisPubSubBackend,
-  redisStreamsBackend,
   websocket,
 } from "../src/index.js";
+import { redisPubSubBackend, redisStreamsBackend } from "../src/redis.js";
 import { testClient, type TestSocket } from "../src/testing/index.js";
 
 const args = new Map(

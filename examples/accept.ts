@@ -1,9 +1,9 @@
 /**
  * Deciding the handshake yourself (Starlette's and Nexios' `websocket.accept(subprotocol=…,
  * headers=…)` and `websocket.close(code)` before accept).
- * `PORT=8000 npx tsx examples/accept.ts`
+ * `PORT=8000 node --conditions=statewire-source --import tsx examples/accept.ts`
  */
-import { createApp, websocket } from "../src/index.js";
+import { createApp, websocket } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 /** A response header on the 101, and the subprotocol `chat-v1` when the client offers it (none otherwise); then an echo. */

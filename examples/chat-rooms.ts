@@ -1,8 +1,8 @@
 /**
  * Chat rooms, across processes through Redis.
  *
- *   PORT=8200 REDIS_URL=redis://127.0.0.1:6379 npx tsx examples/chat-rooms.ts
- *   PORT=8201 REDIS_URL=redis://127.0.0.1:6379 npx tsx examples/chat-rooms.ts   # a second process
+ *   PORT=8200 REDIS_URL=redis://127.0.0.1:6379 node --conditions=statewire-source --import tsx examples/chat-rooms.ts
+ *   PORT=8201 REDIS_URL=redis://127.0.0.1:6379 node --conditions=statewire-source --import tsx examples/chat-rooms.ts   # a second process
  *
  * - WS `/rooms/:room`: a new member first receives the room's last 20 messages, then live ones;
  *   each text message it sends is delivered to every member of the room on every process that
@@ -22,10 +22,9 @@ import {
   get,
   html,
   memoryBackend,
-  redisPubSubBackend,
-  redisStreamsBackend,
   websocketListener,
-} from "../src/index.js";
+} from "statewire";
+import { redisPubSubBackend, redisStreamsBackend } from "statewire/redis";
 import { isMain, serve } from "./serve.js";
 
 function backend(): ChannelBackend {

@@ -1,9 +1,9 @@
 /**
  * A class-based listener (Litestar's `WebsocketListener`, Starlette's `WebSocketEndpoint`): one
  * instance per connection, hooks for accept, each message, disconnect and errors.
- * `PORT=8000 npx tsx examples/class-based.ts`
+ * `PORT=8000 node --conditions=statewire-source --import tsx examples/class-based.ts`
  */
-import { type AnySocket, createApp, WebSocketListener } from "../src/index.js";
+import { type AnySocket, createApp, WebSocketListener } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const members = new Set<ChatRoom>();

@@ -4,9 +4,9 @@
  * the room `general` on accept and leaves it on disconnect; each message goes to every other
  * member, and back to its sender once, as the reply. A bad or missing token completes the
  * handshake and then closes with 4001 `Invalid token`, which browsers can read.
- * `PORT=8000 npx tsx examples/class-chat.ts`
+ * `PORT=8000 node --conditions=statewire-source --import tsx examples/class-chat.ts`
  */
-import { type AnySocket, createApp, type ListenerDependencies, provide, WebSocketError, WebSocketListener } from "../src/index.js";
+import { type AnySocket, createApp, type ListenerDependencies, provide, WebSocketError, WebSocketListener } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 // A Map, not an object literal: `users["constructor"]` would find Object's own constructor.

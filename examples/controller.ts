@@ -2,9 +2,9 @@
  * One controller, both protocols (Litestar's `Controller` and Nexios' routers holding a socket and
  * its HTTP views): `WS /chat/live` stores each text message and echoes it; `GET /chat/history`
  * returns the last 50 as a JSON array of strings.
- * `PORT=8000 npx tsx examples/controller.ts`
+ * `PORT=8000 node --conditions=statewire-source --import tsx examples/controller.ts`
  */
-import { createApp, get, group, websocket } from "../src/index.js";
+import { createApp, get, group, websocket } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const history: string[] = [];

@@ -2,9 +2,9 @@
  * A background producer with the app's lifecycle (Nexios' data streamer): started by
  * `onStartup`, it publishes a reading per topic every `TICK_MS`; clients subscribe to a topic at
  * `/stream/:topic`; `onShutdown` stops it once every connection has closed.
- * `PORT=8000 npx tsx examples/data-streamer.ts`
+ * `PORT=8000 node --conditions=statewire-source --import tsx examples/data-streamer.ts`
  */
-import { createApp, get, websocketStream } from "../src/index.js";
+import { createApp, get, websocketStream } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const TICK_MS = Number(process.env.TICK_MS ?? 100);

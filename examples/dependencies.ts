@@ -1,9 +1,9 @@
 /**
  * Dependencies (Litestar's `Provide`, FastAPI's `Depends`): resolved once per connection, before
  * the handler; a `yield` dependency is released after the connection closed.
- * `PORT=8000 npx tsx examples/dependencies.ts`
+ * `PORT=8000 node --conditions=statewire-source --import tsx examples/dependencies.ts`
  */
-import { createApp, HandshakeDenied, provide, websocketListener } from "../src/index.js";
+import { createApp, HandshakeDenied, provide, websocketListener } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 // A Map, not an object literal: `users["constructor"]` would find Object's own constructor.

@@ -1,8 +1,8 @@
 /**
- * The low-level echo (Starlette's `websocket_route`): `PORT=8000 npx tsx examples/echo.ts`, then
+ * The low-level echo (Starlette's `websocket_route`): `PORT=8000 node --conditions=statewire-source --import tsx examples/echo.ts`, then
  * send text to ws://127.0.0.1:8000/ws (`Echo: …`) or anything to ws://127.0.0.1:8000/echo.
  */
-import { createApp, websocket } from "../src/index.js";
+import { createApp, websocket } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 /** Each text message M comes back as `Echo: M`; binary comes back as it is. */

@@ -4,10 +4,10 @@
  * connection stays open. `/crash` (what happens when nobody catches): a listener that throws
  * closes with 1011 `Internal error`; the error goes to the logger and `onError`, never to the
  * client, and every other connection carries on.
- * `PORT=8000 npx tsx examples/errors.ts`
+ * `PORT=8000 node --conditions=statewire-source --import tsx examples/errors.ts`
  */
 import { Result, Schema, SchemaIssue } from "effect";
-import { createApp, websocket, websocketListener } from "../src/index.js";
+import { createApp, websocket, websocketListener } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const Payload = Schema.Struct({ value: Schema.Finite });

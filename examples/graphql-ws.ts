@@ -10,7 +10,7 @@
 import { Schema } from "effect";
 import { buildSchema, type DocumentNode, execute, type ExecutionResult, getOperationAST, GraphQLError, parse, subscribe, validate } from "graphql";
 import { assign, type EventObject, fromCallback, setup, stopChild } from "xstate";
-import { closeConnection, createApp, type DisconnectEvent, sendMessage, websocketMachine } from "../src/index.js";
+import { closeConnection, createApp, type DisconnectEvent, sendMessage, websocketMachine } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 export const PROTOCOL = "graphql-transport-ws";

@@ -1,9 +1,9 @@
 /**
  * Listeners (Litestar's `@websocket_listener`): data in, value out.
- * `PORT=8000 npx tsx examples/listeners.ts`
+ * `PORT=8000 node --conditions=statewire-source --import tsx examples/listeners.ts`
  */
 import { Schema } from "effect";
-import { createApp, websocketListener } from "../src/index.js";
+import { createApp, websocketListener } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 /** Text in, text out. */

@@ -1,9 +1,9 @@
 /**
  * More low-level handlers (Starlette's, Velithon's and Nexios' `websocket.receive_json()` /
  * `receive_bytes()` loops): the function owns the conversation, and decides when it ends.
- * `PORT=8000 npx tsx examples/low-level.ts`
+ * `PORT=8000 node --conditions=statewire-source --import tsx examples/low-level.ts`
  */
-import { createApp, websocket } from "../src/index.js";
+import { createApp, websocket } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 /** Each JSON message J comes back as `{"received": J}`; a message that is not JSON closes with 1007. */

@@ -2,9 +2,9 @@
  * Path parameters, checked before accept (Velithon's and Nexios' `/stream/{data_type}`): an
  * unknown data type closes with 1008 `Invalid data type`; a known one is subscribed, pushes
  * nothing by itself, and answers `ping` with `pong`.
- * `PORT=8000 npx tsx examples/path-params.ts`
+ * `PORT=8000 node --conditions=statewire-source --import tsx examples/path-params.ts`
  */
-import { createApp, websocket } from "../src/index.js";
+import { createApp, websocket } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const DATA_TYPES: readonly string[] = ["stocks", "weather", "news"];

@@ -5,8 +5,8 @@
  */
 import fc from "fast-check";
 import { expect, test } from "vitest";
-import { createApp, provide, websocketListener } from "../src/index.js";
-import { assertInvariants, clientFlows, ResourceLedger, runFlows } from "../src/testing/index.js";
+import { createApp, provide, websocketListener } from "statewire";
+import { assertInvariants, clientFlows, ResourceLedger, runFlows } from "statewire/testing";
 import { listenerChat } from "./listeners.js";
 
 // The handler under test (examples/listeners.ts), plus a resource we track in a ledger.

@@ -7,7 +7,7 @@
  */
 import { Schema } from "effect";
 import { assign, setup } from "xstate";
-import { createApp, type DisconnectEvent, type MachineOutput, sendMessage, websocketMachine } from "../src/index.js";
+import { createApp, type DisconnectEvent, type MachineOutput, sendMessage, websocketMachine } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const Hello = Schema.Struct({ type: Schema.Literal("hello"), name: Schema.String.check(Schema.isMinLength(1)) });

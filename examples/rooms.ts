@@ -3,9 +3,9 @@
  * message goes to every member of its room, the sender included. A client is a member from the
  * moment its handshake completes until it leaves. `GET /` serves a page (plain JavaScript, no
  * CDN) that chats in `/rooms/lobby`.
- * `PORT=8000 npx tsx examples/rooms.ts`, then open http://127.0.0.1:8000/ in two tabs.
+ * `PORT=8000 node --conditions=statewire-source --import tsx examples/rooms.ts`, then open http://127.0.0.1:8000/ in two tabs.
  */
-import { type AnySocket, createApp, get, html, websocket } from "../src/index.js";
+import { type AnySocket, createApp, get, html, websocket } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const rooms = new Map<string, Set<AnySocket>>();

@@ -1,11 +1,11 @@
 /**
- * How every example starts when run directly (`PORT=8000 npx tsx examples/echo.ts`): listen on
+ * How every example starts when run directly (`PORT=8000 node --conditions=statewire-source --import tsx examples/echo.ts`): listen on
  * PORT / HOST, print `listening on http://HOST:PORT`, and shut down gracefully (1001 to every
  * client) on SIGINT / SIGTERM. Imported by a test instead, an example does nothing on its own.
  */
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { App, ServerAddress } from "../src/index.js";
+import type { App, ServerAddress } from "statewire";
 
 /** Whether the module at `moduleUrl` is the program node was started with. */
 export function isMain(moduleUrl: string): boolean {

@@ -1,13 +1,13 @@
 /**
  * Streams (Litestar's `@websocket_stream`): push for as long as the client stays.
- * `PORT=8000 npx tsx examples/streams.ts`
+ * `PORT=8000 node --conditions=statewire-source --import tsx examples/streams.ts`
  *
  * Each generator counts itself in `streamStats` (the tour's `/stats` shows them): `started` when
  * it begins, `finalized` in its `finally`, which runs when the stream ends and when the client
  * leaves early (its `signal` aborts the pending wait and the generator is closed).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { createApp, websocketStream } from "../src/index.js";
+import { createApp, websocketStream } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 export const streamStats = { started: 0, finalized: 0 };

@@ -1,10 +1,10 @@
 /**
  * The seed tour: every pattern of the examples mounted on one server.
- * `PORT=8123 npx tsx examples/tour.ts` prints `listening on http://127.0.0.1:8123` when ready
+ * `PORT=8123 node --conditions=statewire-source --import tsx examples/tour.ts` prints `listening on http://127.0.0.1:8123` when ready
  * (`HOST` chooses the interface, default 127.0.0.1; `INSPECTOR=1` serves the inspector at
  * `/_statewire`). README.md's "Seed tour" lists each route next to the Python original it answers.
  */
-import { createApp, get } from "../src/index.js";
+import { createApp, get } from "statewire";
 import { customAccept, secure } from "./accept.js";
 import { ChatEndpoint } from "./class-chat.js";
 import { chat } from "./controller.js";

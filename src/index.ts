@@ -78,8 +78,6 @@ export {
   compareIds,
   createChannels,
   memoryBackend,
-  redisPubSubBackend,
-  redisStreamsBackend,
   serialize,
 } from "./channels/index.js";
 export type {
@@ -101,8 +99,5 @@ export type {
   MemoryChannelBackend,
   MemoryRetention,
   Payload,
-  RedisConnectionOptions,
-  RedisPubSubOptions,
-  RedisStreamsOptions,
   SubscribeOptions,
 } from "./channels/index.js";

@@ -10,6 +10,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { WebSocket } from "ws";
 import { type EchoProcess, startServer } from "./support/process.js";
 import { deleteKeys, redisUrl, uniquePrefix } from "./support/redis-server.js";
+import { REDIS, skipWithout } from "./support/system-tools.js";
+
+const noRedis = await skipWithout(REDIS, "two chat-rooms processes sharing Redis", import.meta.url);
 
 interface Member {
   readonly ws: WebSocket;
@@ -42,7 +45,7 @@ async function joined(m: Member, marker: string): Promise<void> {
   await until(() => m.received.includes(marker), `${marker} to come back`);
 }
 
-describe.each(["streams", "pubsub"] as const)("two chat-rooms processes sharing Redis (%s)", (backend) => {
+describe.skipIf(noRedis).each(["streams", "pubsub"] as const)("two chat-rooms processes sharing Redis (%s)", (backend) => {
   let url: string;
   const prefix = uniquePrefix(`chat-rooms-${backend}`);
   let a: EchoProcess;

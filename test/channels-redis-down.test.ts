@@ -11,10 +11,9 @@ import {
   createApp,
   createChannels,
   type Logger,
-  redisPubSubBackend,
-  redisStreamsBackend,
   websocketListener,
 } from "../src/index.js";
+import { redisPubSubBackend, redisStreamsBackend } from "../src/redis.js";
 import type { FeedMessage } from "../src/inspector/protocol.js";
 import { testClient } from "../src/testing/index.js";
 import { type RedisServer, startRedisServer } from "./support/redis-server.js";

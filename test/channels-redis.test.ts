@@ -13,13 +13,15 @@ import {
   createApp,
   createChannels,
   type Logger,
-  redisPubSubBackend,
-  redisStreamsBackend,
   type Subscription,
   websocket,
 } from "../src/index.js";
+import { redisPubSubBackend, redisStreamsBackend } from "../src/redis.js";
 import { testClient } from "../src/testing/index.js";
 import { deleteKeys, redisClient, redisUrl, uniquePrefix } from "./support/redis-server.js";
+import { REDIS, skipWithout } from "./support/system-tools.js";
+
+const noRedis = await skipWithout(REDIS, "the Redis backends", import.meta.url);
 
 const quiet: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
 
@@ -49,7 +51,7 @@ async function until(check: () => boolean | Promise<boolean>, what: string, time
   }
 }
 
-describe.each(["pubsub", "streams"] as const)("Redis %s backend", (kind) => {
+describe.skipIf(noRedis).each(["pubsub", "streams"] as const)("Redis %s backend", (kind) => {
   let url: string;
   let prefix: string;
   const open: Channels[] = [];
@@ -210,7 +212,7 @@ describe.each(["pubsub", "streams"] as const)("Redis %s backend", (kind) => {
   });
 });
 
-describe("Redis streams backend specifics", () => {
+describe.skipIf(noRedis)("Redis streams backend specifics", () => {
   let url: string;
   const prefix = uniquePrefix("channels-streams-specifics");
   beforeAll(async () => {

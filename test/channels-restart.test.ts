@@ -12,13 +12,15 @@ import {
   createApp,
   createChannels,
   type Logger,
-  redisPubSubBackend,
-  redisStreamsBackend,
   type Subscription,
   websocket,
 } from "../src/index.js";
+import { redisPubSubBackend, redisStreamsBackend } from "../src/redis.js";
 import { testClient } from "../src/testing/index.js";
 import { type RedisServer, startRedisServer } from "./support/redis-server.js";
+import { REDIS_SERVER, skipWithout } from "./support/system-tools.js";
+
+const noRedis = await skipWithout(REDIS_SERVER, "the Redis backends across a Redis restart", import.meta.url);
 
 const quiet: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
 
@@ -34,7 +36,7 @@ function reader(subscription: Subscription): (timeoutMs: number) => Promise<stri
   };
 }
 
-describe.each(["pubsub", "streams"] as const)("Redis %s backend across a Redis restart", (kind) => {
+describe.skipIf(noRedis).each(["pubsub", "streams"] as const)("Redis %s backend across a Redis restart", (kind) => {
   let redis: RedisServer;
   beforeAll(async () => {
     redis = await startRedisServer();

@@ -1,5 +1,5 @@
 /**
- * Every example runs on its own (as `PORT=… npx tsx examples/<name>.ts`) and does what its
+ * Every example runs on its own (as `PORT=… node --conditions=statewire-source --import tsx examples/<name>.ts`) and does what its
  * comments say, driven in-process over memory and TCP.
  */
 import { readdirSync } from "node:fs";

@@ -1,5 +1,5 @@
 /**
- * `examples/echo.ts` run as its own OS process (`PORT=… npx tsx examples/echo.ts`), driven by
+ * `examples/echo.ts` run as its own OS process (`PORT=… node --conditions=statewire-source --import tsx examples/echo.ts`), driven by
  * clients that know nothing of statewire: Python's `websockets` and the plain `ws` client.
  */
 import { execFile } from "node:child_process";
@@ -7,8 +7,10 @@ import type { IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { WebSocket } from "ws";
 import { type EchoProcess, startEcho } from "./support/process.js";
+import { PYTHON_WEBSOCKETS, skipWithout } from "./support/system-tools.js";
 
 const PYTHON = "/usr/bin/python3";
+const noPython = await skipWithout(PYTHON_WEBSOCKETS, "the Python websockets client against examples/echo.ts", import.meta.url);
 
 /**
  * Connects to argv[1], sends "hello" and b"\x00\x01\x02", reads both replies, closes with 1000,
@@ -166,7 +168,7 @@ afterAll(async () => {
 }, 15_000);
 
 describe("examples/echo.ts as a separate process", () => {
-  test("Python websockets client: text and binary echo, close 1000", async () => {
+  test.skipIf(noPython)("Python websockets client: text and binary echo, close 1000", async () => {
     const result = await runPythonClient(`${echoServer().wsBase}/ws`);
     if (result.importError !== undefined) {
       throw new Error(

@@ -1,19 +1,20 @@
 /**
  * The inspector in a real browser: headless Chromium (Debian's, at /usr/bin/chromium; .ci/run
- * installs it when missing) driven by playwright-core. The app runs in this process on
+ * installs it when missing; skipped without it outside CI) driven by playwright-core. The app runs in this process on
  * 127.0.0.1; connections are opened from the test with the `ws` client; the page must list them
  * with their route and state, move one closed with 4000 to the closed list with its meaning,
  * filter, draw the machine with the current state highlighted, and refuse requests without the
  * token. The page may not reach any other address. It saves docs/inspector.png, the picture
  * the README shows.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { WebSocket } from "ws";
 import { createApp, websocket, websocketListener, WebSocketDisconnect, type App } from "../src/index.js";
 import { protocol } from "../examples/protocol.js";
+import { CHROMIUM as CHROMIUM_TOOL, skipWithout } from "./support/system-tools.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "browser-test-token";
@@ -21,7 +22,7 @@ const TOKEN = "browser-test-token";
 const SCREENSHOT = fileURLToPath(
   new URL(process.env.UPDATE_SCREENSHOT === "1" ? "../docs/inspector.png" : "./artifacts/inspector.png", import.meta.url),
 );
-if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+const noChromium = await skipWithout(CHROMIUM_TOOL, "the inspector in headless Chromium", import.meta.url);
 
 let releaseSlow: () => void = () => {};
 const slowGate = new Promise<void>((resolve) => (releaseSlow = resolve));
@@ -93,7 +94,7 @@ function refusedWith(url: string): Promise<number> {
 const liveRow = (id: string): string => `#live tbody tr[data-id="${id}"]`;
 const texts = (selector: string): Promise<string[]> => page.locator(selector).allTextContents();
 
-describe("the inspector in headless Chromium", () => {
+describe.skipIf(noChromium)("the inspector in headless Chromium", () => {
   beforeAll(async () => {
     app = createApp({ routes, heartbeat: false, logger: { error() {}, warn() {}, info() {}, debug() {} } as never, inspector: { token: TOKEN, intervalMs: 50 } });
     base = (await app.listen()).url;

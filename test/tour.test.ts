@@ -5,14 +5,16 @@
  * (test/support/tour_client.py), `fetch` for the HTTP rows, and headless Chromium for the page.
  */
 import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { WebSocket } from "ws";
-import { type EchoProcess, freePort, ROOT, startServer } from "./support/process.js";
+import { type EchoProcess, freePort, NODE_TS, ROOT, startServer } from "./support/process.js";
+import { CHROMIUM as CHROMIUM_TOOL, PYTHON_WEBSOCKETS, skipWithout } from "./support/system-tools.js";
 
 const PYTHON = "/usr/bin/python3";
 const CHROMIUM = "/usr/bin/chromium";
+const noPython = await skipWithout(PYTHON_WEBSOCKETS, "the tour's rows through Python's websockets", import.meta.url);
+const noChromium = await skipWithout(CHROMIUM_TOOL, "the tour's page in headless Chromium", import.meta.url);
 
 let server: EchoProcess | undefined;
 const tour = (): EchoProcess => {
@@ -596,7 +598,7 @@ function runPython(): Promise<PythonScenarios> {
   });
 }
 
-describe("Python's websockets (asyncio client)", () => {
+describe.skipIf(noPython)("Python's websockets (asyncio client)", () => {
   let python: PythonScenarios;
   beforeAll(async () => {
     python = await runPython();
@@ -641,9 +643,8 @@ describe("Python's websockets (asyncio client)", () => {
   });
 });
 
-describe("the page in headless Chromium", () => {
+describe.skipIf(noChromium)("the page in headless Chromium", () => {
   test("GET / chats in /rooms/lobby: the page sends one message and receives it, and one from another client", async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; install it with: apt-get install -y chromium`);
     const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -676,12 +677,12 @@ describe("the page in headless Chromium", () => {
 });
 
 describe("the start contract", () => {
-  test("`PORT=… npx tsx examples/tour.ts` prints exactly `listening on http://127.0.0.1:PORT` (HOST defaults to 127.0.0.1)", async () => {
+  test("`PORT=… node --conditions=statewire-source --import tsx examples/tour.ts` prints exactly `listening on http://127.0.0.1:PORT` (HOST defaults to 127.0.0.1)", async () => {
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), NODE_OPTIONS: "" };
     delete env.HOST;
     delete env.INSPECTOR;
-    const child = spawn("npx", ["tsx", "examples/tour.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(process.execPath, [...NODE_TS, "examples/tour.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));

@@ -177,7 +177,7 @@ export function renderChart(results: BenchResults): string {
   ].join("\n");
 }
 
-// `npx tsx bench/lib/chart.ts bench/results/latest.json [out.svg]`: draw a saved run again.
+// `node --import tsx bench/lib/chart.ts bench/results/latest.json [out.svg]`: draw a saved run again.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { readFileSync, writeFileSync } = await import("node:fs");
   const input = process.argv[2] ?? "bench/results/latest.json";

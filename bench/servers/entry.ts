@@ -8,9 +8,17 @@
  */
 import { pathToFileURL } from "node:url";
 import type * as Statewire from "../../src/index.js";
+import type * as StatewireRedis from "../../src/redis.js";
 
 export async function loadStatewire(): Promise<typeof Statewire> {
   const entry = process.env.STATEWIRE_ENTRY;
   if (entry === undefined || entry === "") return import("../../src/index.js");
   return (await import(pathToFileURL(entry).href)) as typeof Statewire;
+}
+
+/** `statewire/redis` from the same place: `redis.js` next to STATEWIRE_ENTRY, or the sources. */
+export async function loadStatewireRedis(): Promise<typeof StatewireRedis> {
+  const entry = process.env.STATEWIRE_ENTRY;
+  if (entry === undefined || entry === "") return import("../../src/redis.js");
+  return (await import(new URL("redis.js", pathToFileURL(entry)).href)) as typeof StatewireRedis;
 }

@@ -12,9 +12,10 @@
 import { Redis } from "ioredis";
 import type { AnySocket, ChannelSocket } from "../../src/index.js";
 import { serveControl } from "./control.js";
-import { loadStatewire } from "./entry.js";
+import { loadStatewire, loadStatewireRedis } from "./entry.js";
 
-const { createApp, createChannels, memoryBackend, redisPubSubBackend, websocket } = await loadStatewire();
+const { createApp, createChannels, memoryBackend, websocket } = await loadStatewire();
+const { redisPubSubBackend } = await loadStatewireRedis();
 
 const REDIS = "redis://127.0.0.1:6379";
 const PREFIX = `statewire-bench:${process.pid}:`;

@@ -1,15 +1,10 @@
-/** Channels: broadcast across connections, and across processes through Redis. */
+/** Channels: broadcast across connections, and across processes through Redis (the Redis backends are in `statewire/redis`, so that ioredis loads only where they are used). */
 export { createChannels } from "./channels.js";
 export type { Channels, ChannelsOptions, ChannelsStats } from "./channels.js";
 export type { BackendHealth, BackendSettings, BackendSink, ChannelBackend, ChannelMessage } from "./backend.js";
 export { compareIds } from "./backend.js";
 export { memoryBackend } from "./memory.js";
 export type { MemoryBackendOptions, MemoryChannelBackend, MemoryRetention } from "./memory.js";
-export { redisPubSubBackend } from "./redis-pubsub.js";
-export type { RedisPubSubOptions } from "./redis-pubsub.js";
-export { redisStreamsBackend } from "./redis-streams.js";
-export type { RedisStreamsOptions } from "./redis-streams.js";
-export type { RedisConnectionOptions } from "./redis-connection.js";
 export { serialize } from "./payload.js";
 export type { Envelope, Payload } from "./payload.js";
 export { ChannelSocket } from "./socket.js";

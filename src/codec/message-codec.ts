@@ -11,7 +11,8 @@
  * JSON (encoded through the `send` schema when one is given). `sendMode` forces the opcode.
  */
 import { isUtf8 } from "node:buffer";
-import { Schema } from "effect";
+import type { Schema } from "effect";
+import { effectIfLoaded, isEffectSchema, loadEffect, preloadEffect } from "./effect.js";
 import { truncateReason } from "../connection/close-codes.js";
 import { decodeMsgpack, encodeMsgpack } from "./msgpack.js";
 import { type EffectSchema, isMessageSchema, type MessageSchema, type SchemaOutput, type StandardSchemaV1, validate } from "./schema.js";
@@ -48,7 +49,15 @@ export interface OutboundFrame {
   readonly isBinary: boolean;
 }
 
-export type Encoder = (value: unknown) => OutboundFrame | undefined;
+/** A frame, nothing, or (only while effect is still loading for an effect send schema) a promise of one. */
+export type Encoder = (value: unknown) => OutboundFrame | undefined | Promise<OutboundFrame | undefined>;
+
+/** The frame for `value`, where the caller cannot wait: only a send schema of effect's, before effect has loaded, would need to. */
+export function encodeNow(encode: Encoder, value: unknown): OutboundFrame | undefined {
+  const frame = encode(value);
+  if (frame instanceof Promise) throw new TypeError("Cannot encode synchronously: effect is still loading (await the app's start first)");
+  return frame;
+}
 
 const invalid = (code: 1003 | 1007, problem: string): Decoded<never> => ({ ok: false, code, problem: truncateReason(problem) });
 
@@ -79,6 +88,7 @@ export function createDecoder(receive: ReceiveKind, receiveMode: FrameMode): Dec
   if (receive === "json") return parse;
   if (receive === "msgpack" || (typeof receive === "object" && receive !== null && "msgpack" in receive && !isMessageSchema(receive))) {
     const schema = receive === "msgpack" ? undefined : (receive as { readonly msgpack: MessageSchema }).msgpack;
+    if (isEffectSchema(schema)) preloadEffect();
     return (data, isBinary) => {
       if (!checkKind(isBinary)) return wrongKind;
       const decoded = decodeMsgpack(data);
@@ -91,6 +101,7 @@ export function createDecoder(receive: ReceiveKind, receiveMode: FrameMode): Dec
     };
   }
   const schema = receive as MessageSchema;
+  if (isEffectSchema(schema)) preloadEffect();
   return (data, isBinary) => {
     const parsed = parse(data, isBinary);
     if (!parsed.ok) return parsed;
@@ -105,10 +116,21 @@ function toBytes(value: Uint8Array | ArrayBuffer): Uint8Array {
   return value instanceof ArrayBuffer ? new Uint8Array(value) : value;
 }
 
-/** The JSON-ready form of `value` through a send schema (effect: encoded; Standard Schema: validated). */
+/**
+ * The JSON-ready form of `value` through a send schema (effect: encoded; Standard Schema:
+ * validated). A promise only before effect has finished loading (see effect.ts).
+ */
 function schemaEncoder(schema: MessageSchema): (value: unknown) => unknown {
-  if (Schema.isSchema(schema)) {
-    return Schema.encodeUnknownSync(schema as EffectSchema as Schema.Codec<unknown, unknown>) as (value: unknown) => unknown;
+  if (isEffectSchema(schema)) {
+    preloadEffect();
+    let encode: ((value: unknown) => unknown) | undefined;
+    const make = (effect: typeof import("effect")): ((value: unknown) => unknown) =>
+      (encode = effect.Schema.encodeUnknownSync(schema as EffectSchema as Schema.Codec<unknown, unknown>) as (value: unknown) => unknown);
+    return (value) => {
+      if (encode !== undefined) return encode(value);
+      const effect = effectIfLoaded();
+      return effect !== undefined ? make(effect)(value) : loadEffect().then((loaded) => make(loaded)(value));
+    };
   }
   return (value) => {
     const result = (schema as StandardSchemaV1)["~standard"].validate(value);
@@ -130,10 +152,13 @@ export function createEncoder(sendMode: FrameMode | undefined, send: MessageSche
       if (value === undefined) return undefined;
       if (typeof value === "string") return sendMode === "binary" ? { data: Buffer.from(value, "utf8"), isBinary: true } : { data: value, isBinary: false };
       if (value instanceof Uint8Array || value instanceof ArrayBuffer) return { data: toBytes(value), isBinary: sendMode !== "text" };
-      return { data: encodeMsgpack(prepare(value)), isBinary: true };
+      const prepared = prepare(value);
+      return prepared instanceof Promise
+        ? prepared.then((ready) => ({ data: encodeMsgpack(ready), isBinary: true }))
+        : { data: encodeMsgpack(prepared), isBinary: true };
     };
   }
-  const toJson = send === undefined ? JSON.stringify : ((encode) => (value: unknown) => JSON.stringify(encode(value)))(schemaEncoder(send));
+  const prepare = send === undefined ? undefined : schemaEncoder(send);
   return (value) => {
     if (value === undefined) return undefined;
     if (typeof value === "string") {
@@ -142,7 +167,11 @@ export function createEncoder(sendMode: FrameMode | undefined, send: MessageSche
     if (value instanceof Uint8Array || value instanceof ArrayBuffer) {
       return { data: toBytes(value), isBinary: sendMode !== "text" };
     }
-    const json = toJson(value) as string | undefined;
+    const prepared = prepare === undefined ? value : prepare(value);
+    return prepared instanceof Promise ? prepared.then(jsonFrame) : jsonFrame(prepared);
+  };
+  function jsonFrame(value: unknown): OutboundFrame {
+    const json = JSON.stringify(value) as string | undefined;
     if (json === undefined) throw new TypeError(`Cannot send ${typeof value} as JSON`);
     return sendMode === "binary" ? { data: Buffer.from(json, "utf8"), isBinary: true } : { data: json, isBinary: false };
   };

@@ -3,7 +3,8 @@
  * own parser, about 4× faster than through `~standard`), any Standard Schema v1 otherwise
  * (zod, valibot, arktype, …).
  */
-import { Result, Schema, SchemaIssue } from "effect";
+import type { Result, Schema, SchemaIssue } from "effect";
+import { effectIfLoaded, isEffectSchema, loadEffect } from "./effect.js";
 
 /** The Standard Schema v1 interface (standardschema.dev), declared here so no package is needed for it. */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
@@ -37,29 +38,39 @@ export type SchemaOutput<S> =
 /** The outcome of validating one value; `problem` is short and safe to put in a close reason. */
 export type Validated<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
 
-const standardFormatter = SchemaIssue.makeFormatterStandardSchemaV1();
-type EffectDecoder = (input: unknown) => Result.Result<unknown, Schema.SchemaError>;
+type EffectDecoder = (input: unknown) => Validated<unknown>;
 const effectDecoders = new WeakMap<object, EffectDecoder>();
 
-function effectDecoder(schema: EffectSchema): EffectDecoder {
-  let decoder = effectDecoders.get(schema);
-  if (decoder === undefined) {
-    decoder = Schema.decodeUnknownResult(schema) as EffectDecoder;
-    effectDecoders.set(schema, decoder);
-  }
-  return decoder;
+/** The schema's decoder: synchronous once effect is loaded (see effect.ts), a promise for it before. */
+function effectDecoder(schema: EffectSchema): EffectDecoder | Promise<EffectDecoder> {
+  const decoder = effectDecoders.get(schema);
+  if (decoder !== undefined) return decoder;
+  const effect = effectIfLoaded();
+  if (effect === undefined) return loadEffect().then(() => effectDecoder(schema));
+  const { Result, Schema, SchemaIssue } = effect;
+  const format = (formatter ??= SchemaIssue.makeFormatterStandardSchemaV1());
+  const decode = Schema.decodeUnknownResult(schema) as (input: unknown) => Result.Result<unknown, Schema.SchemaError>;
+  const made: EffectDecoder = (input) => {
+    const result = decode(input);
+    return Result.isSuccess(result)
+      ? { ok: true, value: result.success }
+      : { ok: false, problem: describeIssues(format(result.failure.issue).issues) };
+  };
+  effectDecoders.set(schema, made);
+  return made;
 }
+let formatter: ReturnType<typeof SchemaIssue.makeFormatterStandardSchemaV1> | undefined;
 
 /** Validate `value`; synchronous for effect schemas and for Standard Schemas that answer synchronously. */
 export function validate<S extends MessageSchema>(
   schema: S,
   value: unknown,
 ): Validated<SchemaOutput<S>> | Promise<Validated<SchemaOutput<S>>> {
-  if (Schema.isSchema(schema)) {
-    const result = effectDecoder(schema as EffectSchema)(value);
-    return Result.isSuccess(result)
-      ? { ok: true, value: result.success as SchemaOutput<S> }
-      : { ok: false, problem: describeIssues(standardFormatter(result.failure.issue).issues) };
+  if (isEffectSchema(schema)) {
+    const decoder = effectDecoder(schema as EffectSchema);
+    return (decoder instanceof Promise ? decoder.then((ready) => ready(value)) : decoder(value)) as
+      | Validated<SchemaOutput<S>>
+      | Promise<Validated<SchemaOutput<S>>>;
   }
   const outcome = (schema as StandardSchemaV1)["~standard"].validate(value);
   return outcome instanceof Promise ? outcome.then(fromStandard<SchemaOutput<S>>) : fromStandard<SchemaOutput<S>>(outcome);
@@ -74,7 +85,7 @@ function fromStandard<T>(result: StandardSchemaResult<unknown>): Validated<T> {
 /** Whether `value` is a schema statewire can validate with. */
 export function isMessageSchema(value: unknown): value is MessageSchema {
   return (
-    Schema.isSchema(value) ||
+    isEffectSchema(value) ||
     (typeof value === "object" && value !== null && "~standard" in value) ||
     (typeof value === "function" && "~standard" in value)
   );

@@ -3,7 +3,8 @@
  * exactly once, in reverse order of acquisition, after the connection closed — whatever ended
  * it. Nothing is released that was never acquired.
  */
-import { Effect, Exit, Scope } from "effect";
+import type { Effect as EffectValue, Scope as ScopeService } from "effect";
+import { isEffectValue, loadEffect } from "../codec/effect.js";
 import type { Interleaving } from "../connection/interleaving.js";
 import type { Dependencies, Provider, ProviderContext } from "./provide.js";
 
@@ -127,10 +128,12 @@ export class DependencyScope {
       };
       return { value: first.value, release };
     }
-    if (Effect.isEffect(result)) {
+    if (isEffectValue(result)) {
+      // effect is imported here, only by apps whose providers return an Effect.
+      const { Effect, Exit, Scope } = await loadEffect();
       const scope = Scope.makeUnsafe();
       try {
-        const value = await Effect.runPromise(Scope.provide(scope)(result as Effect.Effect<unknown, unknown, Scope.Scope>));
+        const value = await Effect.runPromise(Scope.provide(scope)(result as EffectValue.Effect<unknown, unknown, ScopeService.Scope>));
         return { value, release: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
       } catch (error) {
         await Effect.runPromise(Scope.close(scope, Exit.void));

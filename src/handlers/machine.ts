@@ -132,6 +132,8 @@ class MachineActor implements HandlerActor {
   #actor: Actor<AnyStateMachine> | undefined;
   /** Reply promises (backpressure `wait`) of the message in flight: the next message waits for them. */
   #drains: Promise<void>[] | undefined;
+  /** Set while a reply waits for its encoder (a send schema of effect's, before effect loaded). */
+  #encoding: Promise<void> | undefined;
   #accepted = false;
   #opened = false;
   #disconnected = false;
@@ -247,6 +249,7 @@ class MachineActor implements HandlerActor {
     const value = policy === "reply" ? { error: "unexpected event", type: event.type, state } : policy({ event, state }, this.#context);
     const send = (result: unknown): Promise<void> | undefined => {
       const frame = this.#behavior.spec.encode(result);
+      if (frame instanceof Promise) return frame.then((ready) => (ready === undefined ? undefined : this.#parent.reply(ready.data, ready.isBinary)));
       return frame === undefined ? undefined : this.#parent.reply(frame.data, frame.isBinary);
     };
     return value instanceof Promise ? value.then(send) : send(value);
@@ -255,11 +258,33 @@ class MachineActor implements HandlerActor {
   /** `sendMessage`: encoded as a listener's reply. After close (or the disconnect event) nothing goes out. */
   #send(value: unknown): void {
     if (this.#disconnected || this.#closing || this.#crashed) return;
+    if (this.#encoding !== undefined) {
+      // An earlier reply is still being encoded (effect loading): keep the order.
+      const queued = this.#encoding.then(() => this.#send(value));
+      this.#encoding = queued;
+      this.#drains?.push(queued);
+      return;
+    }
     let frame;
     try {
       frame = this.#behavior.spec.encode(value);
     } catch (error) {
       this.#crash(error);
+      return;
+    }
+    if (frame instanceof Promise) {
+      const encoding: Promise<void> = frame.then(
+        (ready) => {
+          if (this.#encoding === encoding) this.#encoding = undefined;
+          if (ready !== undefined && !this.#disconnected && !this.#crashed) return this.#parent.reply(ready.data, ready.isBinary);
+        },
+        (error: unknown) => {
+          if (this.#encoding === encoding) this.#encoding = undefined;
+          this.#crash(error);
+        },
+      );
+      this.#encoding = encoding;
+      this.#drains?.push(encoding);
       return;
     }
     if (frame === undefined) return;

@@ -143,6 +143,7 @@ export class MessagePipeline<Context> {
 
   #send(value: unknown): Promise<void> | undefined {
     const frame = this.#spec.encode(value);
+    if (frame instanceof Promise) return frame.then((ready) => (ready === undefined ? undefined : this.#parent.reply(ready.data, ready.isBinary)));
     return frame === undefined ? undefined : this.#parent.reply(frame.data, frame.isBinary);
   }
 

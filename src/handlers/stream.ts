@@ -5,7 +5,8 @@
  * is below its outbound high-water mark. When the client leaves, `signal` aborts and the
  * generator is finalized (`finally` runs) without another frame going out.
  */
-import { Stream } from "effect";
+import type { Stream } from "effect";
+import { isEffectStream, loadEffect } from "../codec/effect.js";
 import { type LayerOptions, pickLayer } from "../app/layers.js";
 import { assertCloseFrame } from "../connection/close-codes.js";
 import { createEncoder, type DataOf, type Encoder, type FrameMode, type ReceiveKind } from "../codec/message-codec.js";
@@ -87,7 +88,7 @@ class StreamActor implements HandlerActor {
     let iterator: AsyncIterator<unknown>;
     try {
       const source = this.#behavior.source(this.#context);
-      iterator = (Stream.isStream(source) ? Stream.toAsyncIterable(source as Stream.Stream<unknown, unknown>) : source)[Symbol.asyncIterator]();
+      iterator = (isEffectStream(source) ? await effectIterable(source as Stream.Stream<unknown, unknown>) : (source as AsyncIterable<unknown>))[Symbol.asyncIterator]();
     } catch (error) {
       this.#failed(error);
       return;
@@ -100,7 +101,8 @@ class StreamActor implements HandlerActor {
         if (gate !== undefined) await gate;
         const next = await iterator.next();
         if (next.done === true || this.#disconnected) break;
-        const frame = encode(next.value);
+        const encoded = encode(next.value);
+        const frame = encoded instanceof Promise ? await encoded : encoded;
         if (frame !== undefined) {
           const drained = this.#parent.reply(frame.data, frame.isBinary);
           if (drained !== undefined) await drained;
@@ -205,4 +207,10 @@ export function websocketStream(
     logic,
     options: pickLayer(options),
   };
+}
+
+/** An effect Stream as an async iterable; effect is imported here, only by apps that stream one. */
+async function effectIterable(source: Stream.Stream<unknown, unknown>): Promise<AsyncIterable<unknown>> {
+  const { Stream } = await loadEffect();
+  return Stream.toAsyncIterable(source);
 }

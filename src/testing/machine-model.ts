@@ -4,9 +4,10 @@
  * machine does with a sequence of them — the frames its actions send and the close it asks for —
  * computed by running the same definition in an actor with a clock that never fires.
  */
-import { Arbitrary, Effect, Schema } from "effect";
+import * as effect from "effect";
 import { type AnyStateMachine, type EventObject, createActor } from "xstate";
-import type { OutboundFrame } from "../codec/message-codec.js";
+import { adoptEffect } from "../codec/effect.js";
+import { encodeNow, type OutboundFrame } from "../codec/message-codec.js";
 import type { MessageSchema } from "../codec/schema.js";
 import { CLOSE_CONNECTION, type CloseConnectionEmitted, SEND_MESSAGE, type SendMessageEmitted } from "../handlers/machine-actions.js";
 import type { MachineInput, MachineRouteDescription } from "../handlers/machine.js";
@@ -14,6 +15,10 @@ import { isReservedEventType, stateName } from "../handlers/machine-state.js";
 import { machineRouteOf } from "../handlers/machine.js";
 import type { WebSocketRoute } from "../handlers/websocket.js";
 import type { FlowStep } from "./flows.js";
+
+const { Arbitrary, Effect, Schema } = effect;
+// The toolkit imports effect anyway: hand it to the codec, so route encoders answer synchronously.
+adoptEffect(effect);
 
 export interface MachineModelOptions {
   /** Events to drive the machine with, by type (the first few are used for paths). Default: drawn from the route's effect Schema, else `{ type }`. */
@@ -142,7 +147,7 @@ export function machineModel(route: WebSocketRoute, options: MachineModelOptions
   }
   const input = { ...defaultInput, ...options.input };
   const receive = description.receive;
-  const wireEncode = Schema.isSchema(receive) ? Schema.encodeUnknownSync(receive as unknown as Schema.Codec<unknown, unknown>) : (value: unknown) => value;
+  const wireEncode = Schema.isSchema(receive) ? Schema.encodeUnknownSync(receive as unknown as effect.Schema.Codec<unknown, unknown>) : (value: unknown) => value;
   const toMessage =
     options.toMessage ??
     ((event: EventObject): FlowStep => {
@@ -159,7 +164,7 @@ export function machineModel(route: WebSocketRoute, options: MachineModelOptions
     let closing = false;
     actor.on(SEND_MESSAGE, (emitted) => {
       if (closing) return;
-      const frame = encode((emitted as unknown as SendMessageEmitted).value);
+      const frame = encodeNow(encode, (emitted as unknown as SendMessageEmitted).value);
       if (frame !== undefined) frames.push(frame);
     });
     actor.on(CLOSE_CONNECTION, (emitted) => {

@@ -9,7 +9,7 @@
 import fc from "fast-check";
 import type { EventObject } from "xstate";
 import type { App } from "../app/app.js";
-import { createDecoder, type OutboundFrame } from "../codec/message-codec.js";
+import { createDecoder, encodeNow, type OutboundFrame } from "../codec/message-codec.js";
 import { truncateReason } from "../connection/close-codes.js";
 import type { FlowStep } from "./flows.js";
 import { assertInvariants } from "./invariants.js";
@@ -132,7 +132,7 @@ export async function scriptVerdict(model: MachineModel, steps: readonly FlowSte
           case "ignore":
             continue;
           case "reply": {
-            const reply = description.encode({ error: "unexpected event", type: event.type, state });
+            const reply = encodeNow(description.encode, { error: "unexpected event", type: event.type, state });
             if (reply !== undefined) frames.push(reply);
             continue;
           }

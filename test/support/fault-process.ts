@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { StatsSnapshot } from "../../src/index.js";
 import type { FromServer, ToServer } from "./fault-protocol.js";
-import { ROOT } from "./process.js";
+import { NODE_TS, ROOT } from "./process.js";
 
 export interface ServerSample {
   readonly stats: StatsSnapshot;
@@ -54,7 +54,7 @@ export async function startFaultServer(
   script = "test/support/fault-server.ts",
   env: Readonly<Record<string, string>> = {},
 ): Promise<FaultProcess> {
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", script], {
+  const child = spawn(process.execPath, ["--expose-gc", ...NODE_TS, script], {
     cwd: ROOT,
     env: { ...process.env, ...env, NODE_OPTIONS: "" },
     stdio: ["ignore", "pipe", "pipe", "ipc"],

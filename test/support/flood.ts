@@ -1,14 +1,11 @@
 /**
  * Start `test/support/flood-client.ts` as a separate process and follow what it reports.
  *
- * Spawned in its own process group (`detached`), like the servers in `process.ts`: `tsx` runs
- * the script in a grandchild, and `kill()` must take both down.
+ * One node process (`node --import tsx`), spawned in its own process group (`detached`) like the
+ * servers in `process.ts`, so that `kill()` takes down all of it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { ROOT } from "./process.js";
-
-const TSX = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
+import { NODE_TS, ROOT } from "./process.js";
 
 export interface FloodStatus {
   readonly sent: number;
@@ -43,7 +40,7 @@ process.once("exit", () => {
 });
 
 export function startFloodClient(url: string, count: number, size: number): FloodClient {
-  const child = spawn(TSX, ["test/support/flood-client.ts"], {
+  const child = spawn(process.execPath, [...NODE_TS, "test/support/flood-client.ts"], {
     cwd: ROOT,
     env: { ...process.env, FLOOD_URL: url, FLOOD_COUNT: String(count), FLOOD_SIZE: String(size), NODE_OPTIONS: "" },
     stdio: ["pipe", "pipe", "pipe"],

@@ -1,17 +1,20 @@
 /**
  * Start `examples/echo.ts` as a separate OS process, the way a user would
- * (`PORT=… HOST=127.0.0.1 npx tsx examples/echo.ts`), and stop it reliably.
+ * (`PORT=… HOST=127.0.0.1 node --conditions=statewire-source --import tsx examples/echo.ts`),
+ * and stop it reliably.
  *
- * The child is spawned in its own process group (`detached`) so that a forced stop can kill the
- * whole group: `tsx` runs the script in a grandchild node process, and SIGKILLing only `tsx`
- * would orphan it.
+ * One Node process, so SIGTERM reaches the app itself (the `tsx` CLI would run it in a
+ * grandchild and SIGKILL that if it did not exit within moments of a relayed signal). Spawned in
+ * its own process group (`detached`) all the same, so that a forced stop takes down anything the
+ * server started (`npm start` runs node under npm and a shell).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const TSX = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
+/** How the repository runs a TypeScript file: one node process, tsx as a loader, statewire from its sources. */
+export const NODE_TS: readonly string[] = ["--conditions=statewire-source", "--import", "tsx"];
 
 /** A port that was free a moment ago: listen on port 0, read it, close. */
 export function freePort(): Promise<number> {
@@ -74,7 +77,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "timeout">
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** What to start: a program and its arguments (default: tsx on a script), and extra environment. */
+/** What to start: a program and its arguments (default: `node …NODE_TS` on a script), and extra environment. */
 export interface ServerCommand {
   readonly command?: string;
   readonly args: readonly string[];
@@ -82,7 +85,9 @@ export interface ServerCommand {
 }
 
 function startOnce(port: number, readyTimeoutMs: number, what: ServerCommand): Promise<EchoProcess> {
-  const child = spawn(what.command ?? TSX, [...what.args], {
+  const command = what.command ?? process.execPath;
+  const args = what.command === undefined ? [...NODE_TS, ...what.args] : [...what.args];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...what.env, PORT: String(port), HOST: "127.0.0.1", NODE_OPTIONS: "" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -128,7 +133,7 @@ function startOnce(port: number, readyTimeoutMs: number, what: ServerCommand): P
           }
         }
         const exit = await exited;
-        // tsx's grandchild shares the group; make sure nothing of it survives.
+        // Whatever the server started shares the group; make sure nothing of it survives.
         try {
           process.kill(-(pid ?? 0), "SIGKILL");
         } catch {
@@ -193,7 +198,7 @@ function startOnce(port: number, readyTimeoutMs: number, what: ServerCommand): P
     void spawnError.then((error) => {
       if (settled) return;
       cleanup();
-      reject(new Error(`Could not spawn ${TSX}: ${error.message}`));
+      reject(new Error(`Could not spawn ${command}: ${error.message}`));
     });
   });
 }
