@@ -1,5 +1,5 @@
 /**
- * The lifecycle every statewire connection follows (DESIGN.md §3).
+ * The lifecycle every statewire connection follows (docs/architecture.md §2, §4).
  *
  *   connecting ──accept──▶ open ──close / peerClose / handlerDone / handlerError / protocolError──▶ closing ──▶ closed
  *        │                   └──────────── heartbeatTimeout / transportClosed ──────────────────────────────▶ │

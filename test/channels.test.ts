@@ -1,5 +1,5 @@
 /**
- * Channels (DESIGN.md §7) on the memory backend, driven over the memory and the TCP transports:
+ * Channels on the memory backend, driven over the memory and the TCP transports:
  * publish / subscribe, ready-made routes, rooms (`join`, `leave`, `broadcast` with `except`),
  * history and replay, undeclared channels, backlog strategies, subscriptions that end with
  * their connection, and one serialization per publish for 10,000 subscribers.

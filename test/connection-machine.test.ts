@@ -1,5 +1,5 @@
 /**
- * The connection statechart on its own (DESIGN.md §3): every row of the lifecycle table, with
+ * The connection statechart on its own: every row of the lifecycle table, with
  * the side effects it asks for, and no I/O anywhere.
  */
 import { describe, expect, test } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * Listener, stream and class-based handlers (DESIGN.md §5), over memory and real TCP.
+ * Listener, stream and class-based handlers, over memory and real TCP.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { Schema, Stream } from "effect";

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md §8: guards and middleware, liveness, limits, backpressure and origin checks. Each
+ * Guards and middleware, liveness, limits, backpressure and origin checks. Each
  * limit's close code or HTTP status is asserted from a real TCP client.
  */
 import { setTimeout as sleep } from "node:timers/promises";

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md §3's invariants as properties (fast-check), over random client flows whose
+ * The invariants of docs/architecture.md §4 as properties (fast-check), over random client flows whose
  * deliveries fast-check's scheduler interleaves; and the toolkit catching planted bugs with a
  * shrunk counterexample. 200 runs per property in `npm test`, 10 000 in `npm run test:deep`.
  * On failure fast-check prints the seed and the shrunk flow: replay with `{ seed, path }`.

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md §4, the wire contract: every row the foundation covers, asserted from the client's
+ * The wire contract (README): every row the foundation covers, asserted from the client's
  * side, over the in-memory transport and over real TCP.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";

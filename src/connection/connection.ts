@@ -1,7 +1,7 @@
 /**
  * One connection at run time: its lifecycle actor, its transport and its handler actor, and the
  * events between them. Lifecycle events go through the statechart; data frames go straight
- * from the transport to the handler actor (DESIGN.md §3, performance rule).
+ * from the transport to the handler actor (docs/architecture.md §3, §5).
  */
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from "node:http";
 import type { InspectionEvent } from "xstate";

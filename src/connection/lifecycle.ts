@@ -4,7 +4,7 @@
  * - compiled (the default): `machines/connection.ts` is read once per process into a transition
  *   table, and each connection runs it with a few fields — no actor, no per-connection setup.
  *   An xstate actor costs about 3.4 KB and tens of microseconds per connection, which alone
- *   would put memory and handshake rate far outside the performance budget (DESIGN.md §10).
+ *   would put memory and handshake rate far outside the performance budget (docs/architecture.md §5).
  * - an xstate actor, when something inspects (the inspector, or the app's own `inspect`): then
  *   the inspection events are xstate's own.
  *

@@ -1,5 +1,5 @@
 /**
- * The contract between a connection and the handler compiled for it (DESIGN.md §5).
+ * The contract between a connection and the handler compiled for it (docs/architecture.md §6).
  *
  * A handler actor receives data frames and the disconnect as typed calls on its hot path, and
  * reports back to its connection (the parent) with typed events. It never touches the

@@ -1,5 +1,5 @@
 /**
- * The invariants of DESIGN.md §3 as checks over a run, usable on any app:
+ * The invariants of docs/architecture.md §4 as checks over a run, usable on any app:
  *
  *  1. every connection that starts reaches `closed`, exactly once, in bounded time;
  *  2. every handler finishes exactly once; every dependency is released and every channel
