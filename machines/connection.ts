@@ -84,7 +84,7 @@ const INTERNAL_ERROR = 1011;
 /**
  * The machine's context updates as plain functions of their params: the `record*` actions
  * below are these, wrapped in `assign`. Exported so a compiled runner of this same definition
- * (src/connection/compiled-lifecycle.ts) applies exactly the same updates.
+ * (the compiled table in src/connection/lifecycle.ts) applies exactly the same updates.
  */
 export const contextUpdates = {
   recordServerClose: (params: { code: number; reason: string }): Partial<ConnectionContext> => ({

@@ -34,8 +34,9 @@ export class SocketStateError extends Error {
 }
 
 /**
- * Throw from a handler, guard or dependency provider to refuse a handshake with an HTTP status
- * (before accept) — or, once accepted, to close with `closeCode`.
+ * Throw from a handler, guard or dependency provider to refuse a handshake with an HTTP status.
+ * Only before accept: thrown after it, it is a fault like any other error (close 1011); to close
+ * an accepted connection with a code, throw `WebSocketError`.
  */
 export class HandshakeDenied extends Error {
   override readonly name = "HandshakeDenied";

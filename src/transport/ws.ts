@@ -1,6 +1,6 @@
 /**
- * The production transport: `ws` in `noServer` mode on a node:http `upgrade`. This is the only
- * file in statewire that imports `ws`.
+ * The production transport: `ws` in `noServer` mode on a node:http `upgrade`. With
+ * `ws-client.ts` (the test client's TCP wire), the only code in statewire that imports `ws`.
  */
 import type { IncomingMessage } from "node:http";
 import type { EventEmitter } from "node:events";
