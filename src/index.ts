@@ -64,6 +64,7 @@ export {
   WebSocketDisconnect,
   WebSocketError,
 } from "./connection/errors.js";
+export type { StatewireErrorCode } from "./connection/errors.js";
 export { createJsonLogger, silentLogger } from "./connection/logger.js";
 export type { LogLevel, Logger } from "./connection/logger.js";
 export type { EffectSchema, MessageSchema, SchemaOutput, StandardSchemaV1 } from "./codec/schema.js";

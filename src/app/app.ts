@@ -104,6 +104,8 @@ export type LifecycleHook = () => void | Promise<void>;
 /** `listen()` or `start()` failed because an `onStartup` hook did; `cause` is its error. */
 export class StartupError extends Error {
   override readonly name = "StartupError";
+  /** Stable across releases: branch on it rather than on the message. */
+  readonly errorCode = "SW_ERR_STARTUP" as const;
 }
 
 export interface App {

@@ -3,6 +3,8 @@
 /** A channel that was not declared, while arbitrary channels are off. */
 export class UnknownChannelError extends Error {
   override readonly name = "UnknownChannelError";
+  /** Stable across releases: branch on it rather than on the message. */
+  readonly errorCode = "SW_ERR_UNKNOWN_CHANNEL" as const;
   constructor(readonly channel: string) {
     super(
       `Unknown channel "${channel}": declare it in createChannels({ channels: [...] }) or allow any with arbitraryChannels: true`,
@@ -13,6 +15,8 @@ export class UnknownChannelError extends Error {
 /** Publishing or subscribing after `close()`. */
 export class ChannelsClosedError extends Error {
   override readonly name = "ChannelsClosedError";
+  /** Stable across releases: branch on it rather than on the message. */
+  readonly errorCode = "SW_ERR_CHANNELS_CLOSED" as const;
   constructor(operation: string) {
     super(`Cannot ${operation}: the channels plugin is closed`);
   }
@@ -24,6 +28,8 @@ export class ChannelsClosedError extends Error {
  */
 export class BackendUnavailableError extends Error {
   override readonly name = "BackendUnavailableError";
+  /** Stable across releases: branch on it rather than on the message. */
+  readonly errorCode = "SW_ERR_BACKEND_UNAVAILABLE" as const;
   constructor(
     /** The backend's kind, e.g. `"redis-streams"`. */
     readonly backend: string,

@@ -22,6 +22,8 @@ export interface BacklogOptions {
 /** A subscriber without a connection whose backlog overflowed with `"disconnect"`: its iteration throws this. */
 export class BacklogOverflowError extends Error {
   override readonly name = "BacklogOverflowError";
+  /** Stable across releases: branch on it rather than on the message. */
+  readonly errorCode = "SW_ERR_BACKLOG_OVERFLOW" as const;
   constructor(readonly max: number) {
     super(`Channel subscriber fell more than ${max} messages behind`);
   }

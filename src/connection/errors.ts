@@ -9,6 +9,8 @@
  */
 export class WebSocketDisconnect extends Error {
   override readonly name = "WebSocketDisconnect";
+  /** Stable across releases: branch on it rather than on the message. */
+  readonly errorCode = "SW_ERR_DISCONNECTED" as const;
   constructor(
     readonly code: number,
     readonly reason: string,
@@ -20,6 +22,8 @@ export class WebSocketDisconnect extends Error {
 /** A send on a connection that is no longer open. Rejects the send's promise, never thrown unhandled. */
 export class SocketClosedError extends Error {
   override readonly name = "SocketClosedError";
+  /** Stable across releases: branch on it rather than on the message. */
+  readonly errorCode = "SW_ERR_SOCKET_CLOSED" as const;
   constructor(
     readonly state: "closing" | "closed",
     readonly operation: string,
@@ -31,6 +35,8 @@ export class SocketClosedError extends Error {
 /** A method called at a point of the lifecycle where it makes no sense (e.g. `accept()` twice). */
 export class SocketStateError extends Error {
   override readonly name = "SocketStateError";
+  /** Stable across releases: branch on it rather than on the message. */
+  readonly errorCode = "SW_ERR_SOCKET_STATE" as const;
 }
 
 /**
@@ -40,6 +46,8 @@ export class SocketStateError extends Error {
  */
 export class HandshakeDenied extends Error {
   override readonly name = "HandshakeDenied";
+  /** Stable across releases: branch on it rather than on the message. */
+  readonly errorCode = "SW_ERR_HANDSHAKE_DENIED" as const;
   constructor(
     readonly status: number,
     readonly body = "",
@@ -57,6 +65,8 @@ export class HandshakeDenied extends Error {
  */
 export class MessageError extends Error {
   override readonly name = "MessageError";
+  /** Stable across releases: branch on it rather than on the message. */
+  readonly errorCode = "SW_ERR_INVALID_MESSAGE" as const;
   constructor(
     readonly closeCode: 1003 | 1007,
     /** Short, safe for a close reason (at most 123 bytes of UTF-8). */
@@ -72,6 +82,8 @@ export class MessageError extends Error {
  */
 export class WebSocketError extends Error {
   override readonly name = "WebSocketError";
+  /** Stable across releases: branch on it rather than on the message. */
+  readonly errorCode = "SW_ERR_CLOSE" as const;
   constructor(
     readonly closeCode: number,
     readonly reason = "",
@@ -87,3 +99,17 @@ export function statusOf(error: unknown): number | undefined {
   const candidate = typeof status === "number" ? status : statusCode;
   return typeof candidate === "number" && Number.isInteger(candidate) && candidate >= 400 && candidate <= 599 ? candidate : undefined;
 }
+
+/** Every `errorCode` a statewire error carries (as `ws` gives its errors `WS_ERR_*` codes). */
+export type StatewireErrorCode =
+  | "SW_ERR_STARTUP"
+  | "SW_ERR_BACKLOG_OVERFLOW"
+  | "SW_ERR_UNKNOWN_CHANNEL"
+  | "SW_ERR_CHANNELS_CLOSED"
+  | "SW_ERR_BACKEND_UNAVAILABLE"
+  | "SW_ERR_DISCONNECTED"
+  | "SW_ERR_SOCKET_CLOSED"
+  | "SW_ERR_SOCKET_STATE"
+  | "SW_ERR_HANDSHAKE_DENIED"
+  | "SW_ERR_INVALID_MESSAGE"
+  | "SW_ERR_CLOSE";
