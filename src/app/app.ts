@@ -391,9 +391,19 @@ class StatewireApp implements App {
 
   /** Answer `request`, routed by its already normalised `target`. */
   async #serve(request: Request, target: string, search: URLSearchParams): Promise<Response> {
-    const match = this.#httpRoutes.find(request.method, target);
+    // HEAD is answered by the GET route where there is no HEAD route of its own (RFC 9110 §9.3.2).
+    const isHead = request.method === "HEAD";
+    const match = this.#httpRoutes.find(request.method, target) ?? (isHead ? this.#httpRoutes.find("GET", target) : undefined);
     if (match === undefined) {
-      if ((request.method === "GET" || request.method === "HEAD") && this.#wsRoutes.find("GET", target) !== undefined) {
+      const allowed = this.#httpRoutes.methodsFor(target);
+      if (allowed.length > 0) {
+        if (allowed.includes("GET") && !allowed.includes("HEAD")) allowed.push("HEAD");
+        return new Response("Method Not Allowed", {
+          status: 405,
+          headers: { allow: allowed.join(", "), "content-type": "text/plain; charset=utf-8" },
+        });
+      }
+      if ((request.method === "GET" || isHead) && this.#wsRoutes.find("GET", target) !== undefined) {
         return new Response("Upgrade Required: this path speaks WebSocket", {
           status: 426,
           headers: { upgrade: "websocket", connection: "Upgrade", "content-type": "text/plain; charset=utf-8" },
@@ -403,7 +413,8 @@ class StatewireApp implements App {
     }
     const query = queryRecord(search);
     try {
-      return toResponse(await match.value.handler(request, { params: match.params, query }));
+      const response = toResponse(await match.value.handler(request, { params: match.params, query }));
+      return isHead && match.value.method !== "HEAD" ? new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers }) : response;
     } catch (error) {
       this.#logger.error({ err: error, route: match.value.path, method: request.method }, "HTTP handler failed");
       return new Response("Internal Server Error", { status: 500 });

@@ -14,8 +14,18 @@ export interface RouteMatch<T> {
 export class Router<T> {
   readonly #table = FindMyWay({ ignoreTrailingSlash: true, caseSensitive: true });
 
+  readonly #methods = new Set<HttpMethod>();
+
   add(method: HttpMethod, path: string, value: T): void {
     this.#table.on(method, path, () => {}, value);
+    this.#methods.add(method);
+  }
+
+  /** The methods some route answers at `url`, in the order they were added; empty when none does. */
+  methodsFor(url: string): HttpMethod[] {
+    const methods: HttpMethod[] = [];
+    for (const method of this.#methods) if (this.#table.find(method, url) !== null) methods.push(method);
+    return methods;
   }
 
   /** The route for `url` (path and query), or `undefined`. */
