@@ -62,6 +62,8 @@ describe("compiling the connection machine", () => {
     ["null", null],
     ["an object without a type", {}],
     ["an object with a non-string type", { type: 7 }],
+    // What xstate's own action creators (assign, raise, …) put in a definition: functions with a type.
+    ["a built-in action function", Object.assign(() => {}, { type: "xstate.assign" })],
   ])("an action that is %s is refused", async (_, action) => {
     const inline = { transitions: new Map(), entry: [action] };
     await expect(loadWith({ extra: inline })).rejects.toThrow(

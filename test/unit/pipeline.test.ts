@@ -386,6 +386,21 @@ describe("MessagePipeline", () => {
     expect(calls).toStrictEqual(["held", "after", "idle", "failed", "failed again"]);
   });
 
+  test("whenIdle while the only message is in flight waits for it", async () => {
+    const p = recordingParent();
+    const gate = deferred<unknown>();
+    const pipe = pipeline(p, () => gate.promise);
+    pipe.release();
+    pipe.push(frame("1"), false);
+    const calls: string[] = [];
+    pipe.whenIdle(() => calls.push("idle"));
+    await tick();
+    expect(calls).toStrictEqual([]);
+    gate.resolve(undefined);
+    await tick();
+    expect(calls).toStrictEqual(["idle"]);
+  });
+
   test("whenIdle with a message queued behind a busy one waits for both", async () => {
     const p = recordingParent();
     const gates = [deferred<unknown>(), deferred<unknown>()];
