@@ -10,7 +10,7 @@ import { createActor } from "xstate";
 import type { ConnectionEvent, ConnectionOutcome } from "../machines/connection.js";
 import { CompiledLifecycle, type LifecycleEffects, lifecycleMachine } from "../src/connection/lifecycle.js";
 
-const RUNS = process.env.STATEWIRE_DEEP === "1" ? 100_000 : 2_000;
+const RUNS = process.env.STATEWIRE_DEEP === "1" ? 100_000 : process.env.STATEWIRE_MUTATION === "1" ? 300 : 2_000;
 
 const code = fc.oneof(fc.constantFrom(1000, 1001, 1005, 1006, 1011), fc.integer({ min: 3000, max: 4999 }));
 const reason = fc.string({ maxLength: 5 });
