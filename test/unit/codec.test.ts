@@ -3,11 +3,16 @@
  * code a frame it cannot use calls for: 1003 for the wrong kind, 1007 for a bad payload), and
  * which frame each reply becomes.
  */
-import { Schema } from "effect";
+import * as effect from "effect";
 import { describe, expect, test } from "vitest";
-import { createDecoder, createEncoder, type Decoded } from "../../src/codec/message-codec.js";
+import { adoptEffect } from "../../src/codec/effect.js";
+import { createDecoder, createEncoder, type Decoded, encodeNow } from "../../src/codec/message-codec.js";
 import { encodeMsgpack } from "../../src/codec/msgpack.js";
 import type { StandardSchemaResult, StandardSchemaV1 } from "../../src/codec/schema.js";
+
+const { Schema } = effect;
+// The codec loads effect lazily; this file has imported it already, so encoders answer synchronously.
+adoptEffect(effect);
 
 /** A hand-written Standard Schema: `check` answers, synchronously or (with `async`) as a promise. */
 function standard(check: (value: unknown) => StandardSchemaResult<unknown>, async = false): StandardSchemaV1 {
@@ -134,7 +139,7 @@ describe("createEncoder (JSON)", () => {
     const encode = createEncoder(undefined, undefined);
     expect(encode(undefined)).toBeUndefined();
     expect(encode("hi")).toStrictEqual({ data: "hi", isBinary: false });
-    const frame = encode(bytes)!;
+    const frame = encodeNow(encode, bytes)!;
     expect(frame).toStrictEqual({ data: bytes, isBinary: true });
     expect(frame.data).toBe(bytes);
     expect(encode(bytes.buffer)).toStrictEqual({ data: new Uint8Array([1, 2, 3]), isBinary: true });

@@ -53,11 +53,21 @@ describe("handshakeProblem", () => {
     );
   });
 
-  test.each(["", "chat,,superchat", "chat, chat", "ch at", "chat/1"])("Sec-WebSocket-Protocol %j is 400", (protocol) => {
-    expect(handshakeProblem("GET", { ...valid, "sec-websocket-protocol": protocol })).toStrictEqual(badRequest("Invalid Sec-WebSocket-Protocol header"));
+  test.each(["", "chat,,superchat", "chat, chat", "ch at", "chat/1"])(
+    "Sec-WebSocket-Protocol %j is left to parseSubprotocols (parsed once, by the app, for every transport)",
+    (protocol) => {
+      expect(handshakeProblem("GET", { ...valid, "sec-websocket-protocol": protocol })).toBeUndefined();
+      expect(parseSubprotocols(protocol)).toBeUndefined();
+    },
+  );
+
+  test("more than 64 subprotocols is malformed; exactly 64 parse", () => {
+    const names = Array.from({ length: 65 }, (_, i) => `p${i}`);
+    expect(parseSubprotocols(names.join(","))).toBeUndefined();
+    expect(parseSubprotocols(names.slice(0, 64).join(","))).toStrictEqual(names.slice(0, 64));
   });
 
-  test("checks in order: method, Upgrade, key, version, subprotocols", () => {
+  test("checks in order: method, Upgrade, key, version", () => {
     const allWrong: IncomingHttpHeaders = { upgrade: "h2c", "sec-websocket-key": "x", "sec-websocket-version": "1", "sec-websocket-protocol": "," };
     expect(handshakeProblem("POST", allWrong)?.message).toBe("Invalid HTTP method");
     expect(handshakeProblem("GET", allWrong)?.message).toBe("Invalid Upgrade header");

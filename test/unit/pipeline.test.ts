@@ -43,6 +43,7 @@ function recordingParent(inboundHighWater = 8): Parent {
   };
   const parent: Partial<HandlerParent> = {
     inboundHighWater,
+    inboundHighWaterBytes: Infinity,
     fail: (error) => void state.log.push(["fail", error]),
     reply: (data, isBinary) => {
       state.log.push(["reply", data, isBinary]);
@@ -216,6 +217,19 @@ describe("MessagePipeline", () => {
     }
     expect(p.log.filter(([what]) => what !== "interleave")).toStrictEqual([["pause"], ["resume"]]);
     expect(gates).toHaveLength(6);
+  });
+
+  test("queued bytes pause the transport at inboundHighWaterBytes and resume at half of it", () => {
+    const p = recordingParent(1000);
+    (p.parent as { inboundHighWaterBytes: number }).inboundHighWaterBytes = 10;
+    const pipe = pipeline(p, () => undefined);
+    pipe.push(frame("12345"), false);
+    pipe.push(frame("1234"), false);
+    expect(p.log).toStrictEqual([]);
+    pipe.push(frame("1"), false); // 10 bytes queued
+    expect(p.log).toStrictEqual([["pause"]]);
+    pipe.release();
+    expect(p.log.filter(([what]) => what === "pause" || what === "resume")).toStrictEqual([["pause"], ["resume"]]);
   });
 
   test("a held pipeline also bounds what it queues", () => {
