@@ -78,7 +78,8 @@ describe("outbound budget (memory transport)", () => {
  * a margin on top; before the fix it grew 73 MiB per connection flooding 1 MiB messages.
  */
 const HELD_BOUND = 3 * MiB + 256 * 1024;
-const RSS_BOUND = 6 * MiB;
+// Measured 2–6 MiB: the peak depends on when the collector runs, later on a busy machine.
+const RSS_BOUND = 8 * MiB;
 const HOSTILE = DEEP ? 8 : 4;
 
 describe("worst case per connection, real server process, production defaults", () => {

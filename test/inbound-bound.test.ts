@@ -173,9 +173,15 @@ describe("a fast client cannot grow server memory", () => {
     flooding.go();
     // The client has handed all of its writes to its socket…
     await flooding.waitFor((status) => status.sent === COUNT, 15_000, "flood queued");
-    // …and the network has had ample time to carry whatever the server was willing to take.
-    await sleep(1000);
-    const bufferedAtMeasure = flooding.latest()!.bufferedAmount;
+    // …and the network has carried whatever the server was willing to take: the client's buffer
+    // has stopped shrinking (a condition, not a fixed sleep, so a busy machine only takes longer).
+    let bufferedAtMeasure = flooding.latest()!.bufferedAmount;
+    for (const settleBy = Date.now() + 20_000; Date.now() < settleBy; ) {
+      await sleep(500);
+      const now = flooding.latest()!.bufferedAmount;
+      if (now === bufferedAtMeasure) break;
+      bufferedAtMeasure = now;
+    }
     const held = await measure();
     const handledWhileSlow = probe.handled.length;
     await sleep(1000);
