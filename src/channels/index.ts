@@ -20,3 +20,8 @@ export { BacklogOverflowError } from "./subscriber.js";
 export type { BacklogOptions, BacklogStrategy } from "./subscriber.js";
 export { ChannelsClosedError, UnknownChannelError } from "./errors.js";
 export type { ChannelRouteOptions } from "./routes.js";
+export { createPresence } from "./presence.js";
+export type { Presence, PresenceCloseOptions, PresenceEvent, PresenceMember, PresenceOptions, PresenceStore } from "./presence.js";
+export { memoryPresence } from "./presence-memory.js";
+export { redisPresence } from "./presence-redis.js";
+export type { RedisPresenceOptions } from "./presence-redis.js";
