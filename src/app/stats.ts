@@ -1,3 +1,5 @@
+import { workerId } from "../cluster/worker-id.js";
+
 /**
  * Counters over an app's connections, kept as plain fields the runtime bumps: what the
  * invariants ("every cleanup ran once") and a `/stats` page read.
@@ -38,10 +40,12 @@ export interface StatsSnapshot {
   readonly errors: number;
   readonly refusedAtDoor: number;
   readonly messages: { readonly discarded: number; readonly dropped: number };
+  /** The node:cluster worker id of this process; absent outside a cluster worker. */
+  readonly worker?: number;
 }
 
 export function snapshot(stats: AppStats, open: number): StatsSnapshot {
-  return {
+  const counters: StatsSnapshot = {
     open,
     started: stats.started,
     accepted: stats.accepted,
@@ -53,4 +57,5 @@ export function snapshot(stats: AppStats, open: number): StatsSnapshot {
     refusedAtDoor: stats.refusedAtDoor,
     messages: { discarded: stats.messagesDiscarded, dropped: stats.messagesDropped },
   };
+  return workerId === undefined ? counters : { ...counters, worker: workerId };
 }

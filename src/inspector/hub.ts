@@ -38,6 +38,7 @@ export class TrackedConnection {
   readonly path: string;
   readonly client: string;
   readonly startedAt: number;
+  readonly worker: number | undefined;
   state: ConnectionState = "connecting";
   messagesIn = 0;
   messagesOut = 0;
@@ -59,6 +60,7 @@ export class TrackedConnection {
     this.path = pathOf(info.url);
     this.client = `${info.client.host}:${info.client.port}`;
     this.startedAt = info.startedAt;
+    this.worker = info.worker;
     this.timeline = new RingBuffer(timelineSize);
   }
 
@@ -76,6 +78,7 @@ export class TrackedConnection {
       bytesOut: this.bytesOut,
       dropped: this.dropped,
       errors: this.errors,
+      ...(this.worker === undefined ? {} : { worker: this.worker }),
     };
     return this.close === undefined || this.closedAt === undefined ? row : { ...row, closedAt: this.closedAt, close: this.close };
   }

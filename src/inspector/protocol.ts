@@ -49,6 +49,8 @@ export interface ConnectionRow {
   readonly bytesOut: number;
   readonly dropped: number;
   readonly errors: number;
+  /** The node:cluster worker holding it; absent outside a cluster worker. */
+  readonly worker?: number;
   /** Set once the connection has closed. */
   readonly closedAt?: number;
   readonly close?: CloseSummary;

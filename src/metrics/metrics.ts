@@ -6,14 +6,14 @@
  *
  * Imported from `statewire/metrics` only: `import "statewire"` never loads prom-client.
  */
-import cluster from "node:cluster";
 import { performance } from "node:perf_hooks";
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Histogram, type PrometheusContentType, Registry, collectDefaultMetrics } from "prom-client";
 import type { ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
 import { get } from "../app/http-route.js";
 import type { Plugin, PluginHost } from "../app/plugin.js";
 import type { ChannelsStats } from "../channels/channels.js";
 import type { ConnectionInfo, ConnectionObserver } from "../connection/observer.js";
+import { workerId } from "../cluster/worker-id.js";
 
 export interface MetricsOptions {
   /** Where the exposition is served on the app. Default `/metrics`; `false` serves nothing (read `registry` yourself). */
@@ -49,11 +49,13 @@ const DEFAULT_HANDSHAKE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 
 /** The worker id when running under node:cluster, for the `worker` label. */
 export function workerLabel(): string | undefined {
-  return cluster.isWorker && cluster.worker !== undefined ? String(cluster.worker.id) : undefined;
+  return workerId === undefined ? undefined : String(workerId);
 }
 
 /** Registries the cluster aggregator collects from, in this worker. */
 const clusterRegistries: Registry[] = [];
+/** Constructing one makes prom-client answer the primary's requests in this worker. */
+let clusterAnswerer: AggregatorRegistry<PrometheusContentType> | undefined;
 
 /** A plugin exporting the app's metrics for Prometheus. See `MetricsOptions`. */
 export function metrics(options: MetricsOptions = {}): MetricsPlugin {
@@ -66,6 +68,7 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
     // prom-client answers the primary's AggregatorRegistry from these registries.
     clusterRegistries.push(registry);
     AggregatorRegistry.setRegistries(clusterRegistries);
+    clusterAnswerer ??= new AggregatorRegistry();
   }
 
   const live = new Map<number, Live>();

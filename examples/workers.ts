@@ -1,0 +1,51 @@
+/**
+ * One app on several processes sharing one port, rooms shared through Redis:
+ *
+ *   WORKERS=4 REDIS_URL=redis://127.0.0.1:6379 PORT=8400 node --import tsx examples/workers.ts
+ *
+ * - WS `/live`: the client first receives `{"worker":<id>,"pid":<pid>}` (which process holds it),
+ *   then every broadcast, from whichever worker it was sent.
+ * - POST `/broadcast`: the body goes to every `/live` client on every worker.
+ * - GET `/metrics` on METRICS_PORT (when set): every worker's metrics, labelled by worker.
+ *
+ * SIGTERM to the primary closes every client with 1001 and runs every cleanup; each worker
+ * prints its final stats. A worker that crashes is replaced.
+ */
+import { runWorkers, workerId } from "../src/cluster/index.js";
+import { createApp, createChannels, type ChannelSocket, memoryBackend, post, redisPubSubBackend, websocket } from "../src/index.js";
+import { metrics, serveClusterMetrics } from "../src/metrics/index.js";
+
+function start() {
+  const url = process.env.REDIS_URL;
+  // Without Redis each worker has its own rooms: a broadcast reaches only the worker that sent it.
+  const backend = url === undefined || url === "" ? memoryBackend() : redisPubSubBackend({ url, keyPrefix: process.env.REDIS_PREFIX ?? "statewire:workers:" });
+  const channels = createChannels({ backend, channels: ["live"] });
+  const live = websocket("/live", async (socket) => {
+    await socket.accept();
+    await socket.sendJson({ worker: workerId, pid: process.pid });
+    await (socket as ChannelSocket).join("live");
+    for await (const _message of socket) {
+      // Listen only.
+    }
+  });
+  const broadcast = post("/broadcast", async (request) => {
+    await channels.publish(await request.text(), "live");
+    return { worker: workerId };
+  });
+  const app = createApp({
+    routes: [live, broadcast],
+    plugins: [channels, metrics({ channels })],
+    // Runs once every connection has closed and its cleanup ran: the final counts.
+    onShutdown: () => console.log(`worker ${workerId} closed ${JSON.stringify(app.stats())}`),
+  });
+  return app;
+}
+
+const role = await runWorkers({ workers: Number(process.env.WORKERS ?? 2), start, close: { timeoutMs: 5000 } });
+if (role.role === "primary") {
+  if (process.env.METRICS_PORT !== undefined) {
+    const served = await serveClusterMetrics({ port: Number(process.env.METRICS_PORT) });
+    console.log(`metrics on ${served.url}`);
+  }
+  console.log(`listening on ${role.address.url}`);
+}
