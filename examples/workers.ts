@@ -22,8 +22,9 @@ function start() {
   const channels = createChannels({ backend, channels: ["live"] });
   const live = websocket("/live", async (socket) => {
     await socket.accept();
-    await socket.sendJson({ worker: workerId, pid: process.pid });
+    // Joined before the greeting: a client that has its greeting receives every later broadcast.
     await (socket as ChannelSocket).join("live");
+    await socket.sendJson({ worker: workerId, pid: process.pid });
     for await (const _message of socket) {
       // Listen only.
     }
