@@ -35,7 +35,7 @@ function start() {
   });
   const app = createApp({
     routes: [live, broadcast],
-    plugins: [channels, metrics({ channels })],
+    plugins: process.env.METRICS_PORT === undefined ? [channels] : [channels, metrics({ channels })],
     // Runs once every connection has closed and its cleanup ran: the final counts.
     onShutdown: () => console.log(`worker ${workerId} closed ${JSON.stringify(app.stats())}`),
   });
