@@ -10,7 +10,7 @@
  * Needs Redis (REDIS_URL, default redis://127.0.0.1:6379). Every process here is bounded by the
  * open-files limit (`ulimit -n`): a generator holds N/G sockets, a worker about N/W. Prints a
  * `scale: {json}` summary and exits 0 only when every check held. Everything stops by itself
- * within --timeout-s (default 900).
+ * within --timeout-s (default 1800).
  */
 import { type ChildProcess, fork, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -25,7 +25,7 @@ const { values } = parseArgs({
     generators: { type: "string", default: "6" },
     concurrency: { type: "string", default: "100" },
     "per-address": { type: "string", default: "20000" },
-    "timeout-s": { type: "string", default: "900" },
+    "timeout-s": { type: "string", default: "1800" },
   },
 });
 const N = Number(values.connections);

@@ -82,6 +82,9 @@ export interface Presence extends Plugin {
   close(options?: PresenceCloseOptions): Promise<void>;
 }
 
+/** Longest room name or member id: they become Redis keys and fields. */
+const MAX_NAME = 512;
+
 /** Create a presence instance (one per process and store). See `PresenceOptions`. */
 export function createPresence(options: PresenceOptions = {}): Presence {
   const heartbeatMs = options.heartbeatMs ?? 5000;
@@ -121,8 +124,8 @@ export function createPresence(options: PresenceOptions = {}): Presence {
   timer.unref();
 
   const check = (room: string, id: string): void => {
-    if (typeof room !== "string" || room.length === 0) throw new TypeError("presence: a room is a non-empty string");
-    if (typeof id !== "string" || id.length === 0) throw new TypeError("presence: a member id is a non-empty string");
+    if (typeof room !== "string" || room.length === 0 || room.length > MAX_NAME) throw new TypeError(`presence: a room is a string of 1-${MAX_NAME} characters`);
+    if (typeof id !== "string" || id.length === 0 || id.length > MAX_NAME) throw new TypeError(`presence: a member id is a string of 1-${MAX_NAME} characters`);
     if (closed !== undefined) throw new Error("presence: this instance is closed");
   };
 

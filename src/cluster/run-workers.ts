@@ -22,6 +22,8 @@ export interface WorkersOptions {
   readonly host?: string;
   /** What each worker's `app.close()` is given at shutdown. Default `{ code: 1001, timeoutMs: 10_000 }`. */
   readonly close?: CloseOptions;
+  /** How long the primary waits for the workers to exit at shutdown before it kills them (SIGKILL) and exits 1. Default: `close.timeoutMs` + 30 000 ms (closing many connections takes a while on a busy machine). */
+  readonly killAfterMs?: number;
   /** Replacements allowed within `windowMs` before the primary stops replacing crashed workers. Default `{ max: 10, windowMs: 60_000 }`. */
   readonly restarts?: { readonly max?: number; readonly windowMs?: number };
   /** Where the primary reports worker exits and restarts. Default: JSON lines on stderr, warnings and errors. */
@@ -140,13 +142,15 @@ async function runPrimary(options: WorkersOptions): Promise<Primary> {
       const exited = workers.map((worker) => new Promise<void>((resolve) => (worker.isDead() ? resolve() : worker.once("exit", () => resolve()))));
       for (const worker of workers) worker.process.kill("SIGTERM");
       // Each worker's app.close() bounds itself; past that and a margin, stop waiting.
-      const limit = (options.close?.timeoutMs ?? 10_000) + 10_000;
+      const limit = options.killAfterMs ?? (options.close?.timeoutMs ?? 10_000) + 30_000;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), limit)));
       const outcome = await Promise.race([Promise.all(exited), late]);
       clearTimeout(timer);
       if (outcome === "late") {
-        for (const worker of workers) if (!worker.isDead()) worker.process.kill("SIGKILL");
+        const late = workers.filter((worker) => !worker.isDead());
+        logger.error({ workers: late.map((worker) => worker.id), afterMs: limit }, "workers did not exit after shutdown: killed");
+        for (const worker of late) worker.process.kill("SIGKILL");
         return 1;
       }
       return exitCodes.every((code) => code === 0) ? 0 : 1;
