@@ -9,7 +9,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { WebSocket } from "ws";
 import { type EchoProcess, freePort, startServer } from "./support/process.js";
+import { prometheusInstalled, startPrometheus } from "./support/prometheus.js";
 import { deleteKeys, redisUrl, uniquePrefix } from "./support/redis-server.js";
+
+// The aggregated metrics are also checked through a real Prometheus when it is installed (always under CI).
+const withPrometheus = prometheusInstalled() || process.env.CI === "true";
+if (!withPrometheus) console.log("statewire: skipped the Prometheus part of test/workers.test.ts: prometheus is not installed (apt-get install -y prometheus)");
 
 interface Client {
   readonly ws: WebSocket;
@@ -87,6 +92,17 @@ test("primary + 2 workers: broadcast everywhere, a killed worker replaced, SIGTE
   const byWorker = new Map<string, number>();
   for (const c of clients) byWorker.set(String(c.worker), (byWorker.get(String(c.worker)) ?? 0) + 1);
   expect(await open()).toEqual(byWorker);
+  if (withPrometheus) {
+    const prometheus = await startPrometheus([{ url: metricsUrl, job: "workers" }]);
+    try {
+      const perWorker = await prometheus.until('statewire_connections{route="/live",state="open"}', (samples) => samples.length === 2);
+      expect(new Map(perWorker.map((sample) => [sample.labels.worker!, sample.value]))).toEqual(byWorker);
+      const total = await prometheus.query('sum(statewire_connections{route="/live",state="open"})');
+      expect(total.map((sample) => sample.value)).toEqual([clients.length]);
+    } finally {
+      await prometheus.stop();
+    }
+  }
 
   // kill -9 one worker: its clients see 1006, the other's stay open, a replacement starts.
   const victim = clients[0]!;
