@@ -83,3 +83,15 @@ test("what callers pass is bounded", async () => {
   expect(() => createPresence({ heartbeatMs: 100, ttlMs: 100 })).toThrow(/ttlMs \(100\) must exceed heartbeatMs \(100\)/);
   expect(await presence.list("r")).toEqual([]);
 });
+
+test("a process reaped while it was away (paused past its expiry) joins its members again at its next heartbeat", async () => {
+  const store = memoryPresence();
+  const away = make(store, 50);
+  await away.ready;
+  await away.join("r", "m1", { n: 1 });
+  // What another process's reaper does to a process it considers dead.
+  await store.leaveAll(away.processId);
+  expect(await away.list("r")).toEqual([]);
+  await until(async () => (await away.list("r")).length === 1, "m1 to be joined again");
+  expect(await away.list("r")).toEqual([{ id: "m1", meta: { n: 1 }, process: away.processId }]);
+});
