@@ -26,6 +26,7 @@ describe.skipIf(!DEEP)("scale (STATEWIRE_DEEP=1)", () => {
     const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
     const line = out.split("\n").find((l) => l.startsWith("scale: {"));
     expect(line, `no summary; stderr:\n${err}`).toBeDefined();
+    console.log(line);
     const summary = JSON.parse(line!.slice("scale: ".length)) as {
       connections: number;
       broadcast: { reached: number };
