@@ -19,3 +19,18 @@ test("import of statewire loads neither prom-client nor node:cluster; statewire/
   expect(loads("./src/index.ts")).toEqual({ promClient: false, cluster: false });
   expect(loads("./src/metrics/index.ts").promClient).toBe(true);
 }, 120_000);
+
+test("with a token, the metrics route answers only Authorization: Bearer <token>", async () => {
+  const { createApp } = await import("../src/index.js");
+  const { metrics } = await import("../src/metrics/index.js");
+  const app = createApp({ routes: [], plugins: [metrics({ token: "s3cret" })] });
+  const ask = (authorization?: string) =>
+    app.fetch(new Request("http://127.0.0.1/metrics", authorization === undefined ? {} : { headers: { authorization } }));
+  const missing = await ask();
+  expect([missing.status, missing.headers.get("www-authenticate")]).toEqual([401, 'Bearer realm="statewire metrics"']);
+  expect((await ask("Bearer wrong")).status).toBe(403);
+  const ok = await ask("Bearer s3cret");
+  expect(ok.status).toBe(200);
+  expect(await ok.text()).toContain("statewire_messages_total");
+  await app.close();
+});

@@ -10,6 +10,7 @@ import { performance } from "node:perf_hooks";
 import { AggregatorRegistry, Counter, Gauge, Histogram, type PrometheusContentType, Registry, collectDefaultMetrics } from "prom-client";
 import type { ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
 import { get } from "../app/http-route.js";
+import { checkToken, presentedToken } from "../inspector/token.js";
 import type { Plugin, PluginHost } from "../app/plugin.js";
 import type { ChannelsStats } from "../channels/channels.js";
 import type { ConnectionInfo, ConnectionObserver } from "../connection/observer.js";
@@ -18,6 +19,8 @@ import { workerId } from "../cluster/worker-id.js";
 export interface MetricsOptions {
   /** Where the exposition is served on the app. Default `/metrics`; `false` serves nothing (read `registry` yourself). */
   readonly path?: string | false;
+  /** When set, the route answers only requests with `Authorization: Bearer <token>` (Prometheus's `authorization` scrape setting): 401 without one, 403 with a wrong one. */
+  readonly token?: string;
   /** Prefix of every metric name. Default `statewire_`. */
   readonly prefix?: string;
   /** Labels added to every series, e.g. `{ service: "chat" }`. In a cluster worker `worker` (its id) is added. */
@@ -209,7 +212,18 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
     routes:
       options.path === false
         ? []
-        : [get(options.path ?? "/metrics", async () => new Response(await render(), { headers: { "content-type": registry.contentType } }))],
+        : [
+            get(options.path ?? "/metrics", async (request) => {
+              const access = checkToken(options.token, presentedToken(request.headers.get("authorization"), undefined));
+              if (access !== "ok") {
+                return new Response(access === 401 ? "Unauthorized" : "Forbidden", {
+                  status: access,
+                  headers: access === 401 ? { "WWW-Authenticate": 'Bearer realm="statewire metrics"' } : {},
+                });
+              }
+              return new Response(await render(), { headers: { "content-type": registry.contentType } });
+            }),
+          ],
     setup(pluginHost) {
       if (host !== undefined) throw new Error("A metrics plugin belongs to one app: create one per app");
       host = pluginHost;
