@@ -104,7 +104,7 @@ describe("presence converges within its bound", () => {
       }),
       { numRuns: RUNS },
     );
-  }, 120_000);
+  }, DEEP ? 900_000 : 120_000);
 
   const prefixes: string[] = [];
   let url = "";
@@ -122,5 +122,5 @@ describe("presence converges within its bound", () => {
       }),
       { numRuns: RUNS },
     );
-  }, 180_000);
+  }, DEEP ? 900_000 : 180_000);
 });
