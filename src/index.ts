@@ -78,7 +78,9 @@ export {
   UnknownChannelError,
   compareIds,
   createChannels,
+  createPresence,
   memoryBackend,
+  memoryPresence,
   serialize,
 } from "./channels/index.js";
 export type {
@@ -100,5 +102,11 @@ export type {
   MemoryChannelBackend,
   MemoryRetention,
   Payload,
+  Presence,
+  PresenceCloseOptions,
+  PresenceEvent,
+  PresenceMember,
+  PresenceOptions,
+  PresenceStore,
   SubscribeOptions,
 } from "./channels/index.js";

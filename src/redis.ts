@@ -7,3 +7,5 @@ export type { RedisPubSubOptions } from "./channels/redis-pubsub.js";
 export { redisStreamsBackend } from "./channels/redis-streams.js";
 export type { RedisStreamsOptions } from "./channels/redis-streams.js";
 export type { RedisConnectionOptions } from "./channels/redis-connection.js";
+export { redisPresence } from "./channels/presence-redis.js";
+export type { RedisPresenceOptions } from "./channels/presence-redis.js";

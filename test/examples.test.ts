@@ -18,7 +18,8 @@ const runnable = readdirSync(`${ROOT}/examples`).filter((file) => file.endsWith(
 
 describe("each example starts alone and answers", () => {
   test.each(runnable)("examples/%s", async (file) => {
-    const server = await startServer({ args: [`examples/${file}`] });
+    // workers.ts starts three processes (a primary and 2 workers): on a busy machine that takes a while.
+    const server = await startServer({ args: [`examples/${file}`] }, file === "workers.ts" ? 60_000 : undefined);
     try {
       // Any route answers the handshake; an unknown one is a clean 404, which proves the server serves.
       const status = await new Promise<number>((resolve, reject) => {

@@ -1,3 +1,5 @@
+import { workerId } from "../cluster/worker-id.js";
+
 /**
  * Counters over an app's connections, kept as plain fields the runtime bumps: what the
  * invariants ("every cleanup ran once") and a `/stats` page read.
@@ -41,6 +43,8 @@ export interface StatsSnapshot {
   readonly messages: { readonly discarded: number; readonly dropped: number };
   /** `down` when any plugin reports that what it depends on (e.g. Redis) is unreachable; each such plugin's own health by name. */
   readonly health: { readonly status: "up" | "down"; readonly plugins: Readonly<Record<string, PluginHealth>> };
+  /** The node:cluster worker id of this process; absent outside a cluster worker. */
+  readonly worker?: number;
 }
 
 function healthOf(plugins: readonly Plugin[]): StatsSnapshot["health"] {
@@ -56,7 +60,7 @@ function healthOf(plugins: readonly Plugin[]): StatsSnapshot["health"] {
 }
 
 export function snapshot(stats: AppStats, open: number, plugins: readonly Plugin[] = []): StatsSnapshot {
-  return {
+  const counters: StatsSnapshot = {
     open,
     started: stats.started,
     accepted: stats.accepted,
@@ -69,4 +73,5 @@ export function snapshot(stats: AppStats, open: number, plugins: readonly Plugin
     messages: { discarded: stats.messagesDiscarded, dropped: stats.messagesDropped },
     health: healthOf(plugins),
   };
+  return workerId === undefined ? counters : { ...counters, worker: workerId };
 }

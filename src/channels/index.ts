@@ -15,3 +15,6 @@ export { BacklogOverflowError } from "./subscriber.js";
 export type { BacklogOptions, BacklogStrategy } from "./subscriber.js";
 export { BackendUnavailableError, ChannelsClosedError, UnknownChannelError } from "./errors.js";
 export type { ChannelRouteOptions } from "./routes.js";
+export { createPresence } from "./presence.js";
+export type { Presence, PresenceCloseOptions, PresenceEvent, PresenceMember, PresenceOptions, PresenceStore } from "./presence.js";
+export { memoryPresence } from "./presence-memory.js";

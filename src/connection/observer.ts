@@ -6,6 +6,7 @@
  */
 import type { ConnectionEventType, ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
 import type { AnyStateMachine } from "xstate";
+import { workerId } from "../cluster/worker-id.js";
 import type { ClientAddress } from "./socket.js";
 
 export interface ConnectionInfo {
@@ -16,6 +17,8 @@ export interface ConnectionInfo {
   readonly url: string;
   readonly client: ClientAddress;
   readonly startedAt: number;
+  /** The node:cluster worker holding the connection; absent outside a cluster worker. */
+  readonly worker?: number;
 }
 
 export interface ConnectionObserver {
@@ -72,7 +75,7 @@ export class ObserverHub implements Required<ConnectionObserver> {
   }
 
   connectionStarted(info: ConnectionInfo): void {
-    this.#emit("connectionStarted", [info]);
+    this.#emit("connectionStarted", [workerId === undefined ? info : { ...info, worker: workerId }]);
   }
   transition(id: number, from: ConnectionState, event: ConnectionEventType, to: ConnectionState): void {
     this.#emit("transition", [id, from, event, to]);

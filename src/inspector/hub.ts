@@ -40,6 +40,7 @@ export class TrackedConnection {
   readonly path: string;
   readonly client: string;
   readonly startedAt: number;
+  readonly worker: number | undefined;
   state: ConnectionState = "connecting";
   messagesIn = 0;
   messagesOut = 0;
@@ -64,6 +65,7 @@ export class TrackedConnection {
     this.path = pathOf(info.url);
     this.client = `${info.client.host}:${info.client.port}`;
     this.startedAt = info.startedAt;
+    this.worker = info.worker;
     this.timeline = new RingBuffer(timelineSize);
   }
 
@@ -81,6 +83,7 @@ export class TrackedConnection {
       bytesOut: this.bytesOut,
       dropped: this.dropped,
       errors: this.errors,
+      ...(this.worker === undefined ? {} : { worker: this.worker }),
     };
     const withMachine = this.machine === undefined ? row : { ...row, machine: this.machine, machineState: this.machineState ?? "" };
     return this.close === undefined || this.closedAt === undefined ? withMachine : { ...withMachine, closedAt: this.closedAt, close: this.close };

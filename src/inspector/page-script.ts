@@ -292,6 +292,7 @@ function renderDetail() {
     "in " + row.messagesIn + " (" + bytes(row.bytesIn) + ")",
     "out " + row.messagesOut + " (" + bytes(row.bytesOut) + ")",
   ];
+  if (row.worker !== undefined) meta.push("worker " + row.worker);
   if (row.dropped) meta.push("dropped " + row.dropped);
   if (row.errors) meta.push("errors " + row.errors);
   if (row.machineState) meta.push("machine " + row.machineState);

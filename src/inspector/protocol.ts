@@ -56,6 +56,8 @@ export interface ConnectionRow {
   /** On a machine route: the key of its handler machine's diagram (sent in a `machines` message) and its current state. */
   readonly machine?: string;
   readonly machineState?: string;
+  /** The node:cluster worker holding it; absent outside a cluster worker. */
+  readonly worker?: number;
   /** Set once the connection has closed. */
   readonly closedAt?: number;
   readonly close?: CloseSummary;
