@@ -91,7 +91,7 @@ async function play(client: ReturnType<typeof testClient>, flow: ClientFlow, ind
         break;
       case "close":
         ended = true;
-        await socket.close(step.code, step.reason);
+        await (step.code === undefined ? socket.closeWithoutStatus() : socket.close(step.code, step.reason));
         break;
       case "abort":
         ended = true;
