@@ -44,6 +44,7 @@ export type { ValueEncoding } from "./codec/message-codec.js";
 export type { DataOf, FrameMode, InvalidMessage, ReceiveKind } from "./codec/message-codec.js";
 export { Socket } from "./connection/socket.js";
 export type { AcceptInit, AnySocket, ClientAddress, Message, RejectInit, SocketRuntime } from "./connection/socket.js";
+export type { ReceiveOptions } from "./connection/mailbox.js";
 export {
   CloseCode,
   MAX_CLOSE_REASON_BYTES,
@@ -55,6 +56,7 @@ export type { CloseCodeName } from "./connection/close-codes.js";
 export {
   HandshakeDenied,
   MessageError,
+  ReceiveTimeoutError,
   SocketClosedError,
   SocketStateError,
   WebSocketDisconnect,
