@@ -116,3 +116,30 @@ describe("receive with a deadline", () => {
     }
   });
 });
+
+describe("sendJson in a binary frame", () => {
+  const binaryApp = createApp({
+    logger: quiet,
+    routes: [
+      websocket("/json", async (socket) => {
+        await socket.accept();
+        const value = await socket.receiveJson();
+        await socket.sendJson(value, { binary: true });
+        await socket.sendJson(value);
+      }),
+    ],
+  });
+  afterAll(() => binaryApp.close({ timeoutMs: 1000 }));
+
+  for (const transport of ["memory", "tcp"] as const) {
+    test(`sendJson(value, { binary: true }) sends UTF-8 JSON in a binary frame; the default stays text (${transport})`, async () => {
+      const ws = await testClient(binaryApp, { transport }).connect("/json");
+      const value = { name: "zoë", list: [1, 2] };
+      ws.sendJson(value);
+      const bytes = await ws.receiveBytes();
+      expect(JSON.parse(bytes.toString("utf8"))).toEqual(value);
+      expect(JSON.parse(await ws.receiveText())).toEqual(value);
+      await ws.close();
+    });
+  }
+});

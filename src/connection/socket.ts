@@ -342,10 +342,11 @@ export class Socket<
     return this.#runtime.send(view, true, "sendBytes");
   }
 
-  /** Send `value` as JSON in a text frame. */
-  sendJson(value: unknown): Promise<void> {
+  /** Send `value` as JSON in a text frame, or with `{ binary: true }` as UTF-8 in a binary frame (Starlette's `mode="binary"`). */
+  sendJson(value: unknown, options?: { readonly binary?: boolean }): Promise<void> {
     const text = JSON.stringify(value);
     if (text === undefined) throw new TypeError(`sendJson() cannot encode ${typeof value} as JSON`);
+    if (options?.binary === true) return this.#runtime.send(Buffer.from(text, "utf8"), true, "sendJson");
     return this.#runtime.send(text, false, "sendJson");
   }
 
