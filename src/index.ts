@@ -15,6 +15,7 @@ export type { PathParams } from "./app/path-params.js";
 export { group } from "./app/routes.js";
 export type { Route, RouteGroup } from "./app/routes.js";
 export { websocket } from "./handlers/websocket.js";
+export { KeepOpen, keepOpen } from "./handlers/pipeline.js";
 export type { WebSocketHandler, WebSocketOptions, WebSocketRoute } from "./handlers/websocket.js";
 export { websocketListener } from "./handlers/listener.js";
 export type { ListenerOptions } from "./handlers/listener.js";
