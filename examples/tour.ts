@@ -4,7 +4,9 @@
  * (`HOST` chooses the interface, default 127.0.0.1; `INSPECTOR=1` serves the inspector at
  * `/_statewire`). README.md's "Seed tour" lists each route next to the Python original it answers.
  */
-import { createApp, get } from "../src/index.js";
+import { createApp, get, group } from "../src/index.js";
+import { ChatRoom } from "./class-based.js";
+import { producerStatus, startProducer, stopProducer, stream as topicStream } from "./data-streamer.js";
 import { customAccept, secure } from "./accept.js";
 import { ChatEndpoint } from "./class-chat.js";
 import { chat } from "./controller.js";
@@ -16,7 +18,7 @@ import { bytes, json, quit } from "./low-level.js";
 import { dataStream } from "./path-params.js";
 import { lobbyPage, room } from "./rooms.js";
 import { isMain, serve } from "./serve.js";
-import { notifications, progress, streamStats, time } from "./streams.js";
+import { countdown, notifications, progress, streamStats, time } from "./streams.js";
 
 /** The runtime's own counters over the tour's connections, and the streams' (counted in their generators). */
 const stats = get("/stats", () => {
@@ -25,12 +27,15 @@ const stats = get("/stats", () => {
 });
 
 export const app = createApp({
+  onStartup: startProducer,
+  onShutdown: stopProducer,
   routes: [
     echo, exactEcho, json, bytes, quit, errors, crash, customAccept, secure, // low level
     listenerEcho, listenerChat, listenerBinary, listenerSocket, // listeners
     secured, db, // dependencies
-    time, progress, notifications, // streams
-    ChatEndpoint, // class-based
+    time, progress, notifications, countdown, // streams
+    ChatEndpoint, ChatRoom, // class-based
+    group("/streamer", [topicStream, producerStatus]), // the data streamer: its producer runs with the app's lifecycle
     dataStream, room, chat, // path parameters, rooms, one controller for WS and HTTP
     stats, lobbyPage,
   ],
