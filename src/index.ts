@@ -16,6 +16,8 @@ export { group } from "./app/routes.js";
 export type { Route, RouteGroup } from "./app/routes.js";
 export { websocket } from "./handlers/websocket.js";
 export { KeepOpen, keepOpen } from "./handlers/pipeline.js";
+export { pathParameters, queryParameters } from "./guards/parameters.js";
+export type { ParameterOptions, Parameters } from "./guards/parameters.js";
 export type { WebSocketHandler, WebSocketOptions, WebSocketRoute } from "./handlers/websocket.js";
 export { websocketListener } from "./handlers/listener.js";
 export type { ListenerOptions } from "./handlers/listener.js";
