@@ -11,6 +11,7 @@ export type { ConnectionInfo, ConnectionObserver } from "./connection/observer.j
 export type { Gate } from "./connection/interleaving.js";
 export { get, html, http, post } from "./app/http-route.js";
 export type { HttpContext, HttpHandler, HttpMethod, HttpRoute } from "./app/http-route.js";
+export { staticFiles } from "./app/static-files.js";
 export type { PathParams } from "./app/path-params.js";
 export { group } from "./app/routes.js";
 export type { Route, RouteGroup } from "./app/routes.js";
