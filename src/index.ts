@@ -18,6 +18,8 @@ export type { Route, RouteGroup } from "./app/routes.js";
 export { websocket } from "./handlers/websocket.js";
 export { KeepOpen, keepOpen } from "./handlers/pipeline.js";
 export { pathParameters, queryParameters } from "./guards/parameters.js";
+export { aroundConnection } from "./guards/around-connection.js";
+export type { AroundConnectionOptions, ConnectionMiddleware } from "./guards/around-connection.js";
 export type { ParameterOptions, Parameters } from "./guards/parameters.js";
 export type { WebSocketHandler, WebSocketOptions, WebSocketRoute } from "./handlers/websocket.js";
 export { websocketListener } from "./handlers/listener.js";
