@@ -6,6 +6,7 @@
  */
 import { createApp, get, group } from "../src/index.js";
 import { ChatRoom } from "./class-based.js";
+import { chatRooms } from "./chat-rooms.js";
 import { producerStatus, startProducer, stopProducer, stream as topicStream } from "./data-streamer.js";
 import { customAccept, secure } from "./accept.js";
 import { ChatEndpoint } from "./class-chat.js";
@@ -20,6 +21,9 @@ import { lobbyPage, room } from "./rooms.js";
 import { isMain, serve } from "./serve.js";
 import { countdown, notifications, progress, streamStats, time } from "./streams.js";
 
+/** The channels example's rooms, with a channels plugin of the tour's own (memory backend unless REDIS_URL). */
+const channelRooms = chatRooms();
+
 /** The runtime's own counters over the tour's connections, and the streams' (counted in their generators). */
 const stats = get("/stats", () => {
   const { open, accepted, closed, dependencies, errors } = app.stats();
@@ -27,6 +31,7 @@ const stats = get("/stats", () => {
 });
 
 export const app = createApp({
+  plugins: [channelRooms.channels],
   onStartup: startProducer,
   onShutdown: stopProducer,
   routes: [
@@ -36,6 +41,7 @@ export const app = createApp({
     time, progress, notifications, countdown, // streams
     ChatEndpoint, ChatRoom, // class-based
     group("/streamer", [topicStream, producerStatus]), // the data streamer: its producer runs with the app's lifecycle
+    group("/channels", [channelRooms.rooms, channelRooms.history]), // chat rooms over the channels plugin
     dataStream, room, chat, // path parameters, rooms, one controller for WS and HTTP
     stats, lobbyPage,
   ],

@@ -676,6 +676,26 @@ describe("every example is mounted (ws client)", () => {
 
 });
 
+describe("the channels example on the tour (ws client)", () => {
+  test("/channels/rooms/:room (chat-rooms.ts): a message reaches every member through the channels plugin; GET …/history lists it", async () => {
+    const room = `tour-${Date.now()}`;
+    const a = await Peer.open(`/channels/rooms/${room}`);
+    a.send("a here"); // handled once a has joined: its own copy proves it is a member
+    expect(await a.text()).toBe("a here");
+    const b = await Peer.open(`/channels/rooms/${room}`);
+    expect(await b.text()).toBe("a here"); // the room's history, on join
+    b.send("b here");
+    expect(await b.text()).toBe("b here");
+    expect(await a.text()).toBe("b here");
+    a.send("hello channels");
+    expect(await a.text()).toBe("hello channels");
+    expect(await b.text()).toBe("hello channels");
+    const history = await (await fetch(`${tour().httpBase}/channels/rooms/${room}/history`)).json();
+    expect(history).toEqual(["a here", "b here", "hello channels"]);
+    await Promise.all([a.close(), b.close()]);
+  });
+});
+
 describe("the page in headless Chromium", () => {
   test("GET / chats in /rooms/lobby: the page sends one message and receives it, and one from another client", async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; install it with: apt-get install -y chromium`);
