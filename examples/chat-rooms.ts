@@ -34,28 +34,38 @@ function backend(): ChannelBackend {
   return process.env.REDIS_BACKEND === "pubsub" ? redisPubSubBackend(options) : redisStreamsBackend(options);
 }
 
-export const channels = createChannels({
-  backend: backend(),
-  history: 50,
-  // A member that stops reading loses its oldest unread messages rather than growing server memory.
-  backlog: { max: 500, strategy: "drop-oldest" },
-});
-
 const ROOM_NAME = /^[\w-]{1,64}$/;
 
-export const rooms = websocketListener("/rooms/:room", {
-  onAccept: async ({ socket, params }) => {
-    if (!ROOM_NAME.test(params.room)) return socket.close(1008, "Room names are 1-64 letters, digits, _ or -");
-    // The app sets no socket class of its own, so its handlers get the plugin's ChannelSocket.
-    await (socket as ChannelSocket<typeof params>).join(params.room, { history: 20 });
-  },
-  handler: (text, { params }) => channels.publish(text, params.room),
-});
+/**
+ * The rooms: a channels plugin and the routes that use it. A plugin belongs to one app, so an app
+ * that mounts these routes (the tour does) makes its own with `chatRooms()`.
+ */
+export function chatRooms() {
+  const channels = createChannels({
+    backend: backend(),
+    history: 50,
+    // A member that stops reading loses its oldest unread messages rather than growing server memory.
+    backlog: { max: 500, strategy: "drop-oldest" },
+  });
 
-export const history = get("/rooms/:room/history", async (_request, { params }) => {
-  if (!ROOM_NAME.test(params.room)) return new Response("Invalid room name", { status: 400 });
-  return Response.json(await channels.history(params.room, 50));
-});
+  const rooms = websocketListener("/rooms/:room", {
+    onAccept: async ({ socket, params }) => {
+      if (!ROOM_NAME.test(params.room)) return socket.close(1008, "Room names are 1-64 letters, digits, _ or -");
+      // The app sets no socket class of its own, so its handlers get the plugin's ChannelSocket.
+      await (socket as ChannelSocket<typeof params>).join(params.room, { history: 20 });
+    },
+    handler: (text, { params }) => channels.publish(text, params.room),
+  });
+
+  const history = get("/rooms/:room/history", async (_request, { params }) => {
+    if (!ROOM_NAME.test(params.room)) return new Response("Invalid room name", { status: 400 });
+    return Response.json(await channels.history(params.room, 50));
+  });
+
+  return { channels, rooms, history };
+}
+
+export const { channels, rooms, history } = chatRooms();
 
 export const page = get("/", () => html(PAGE));
 

@@ -22,7 +22,7 @@ interface Reading {
 
 export const producer = { running: false, ticks: 0, timer: undefined as NodeJS.Timeout | undefined };
 
-function startProducer(): void {
+export function startProducer(): void {
   producer.running = true;
   producer.timer = setInterval(() => {
     producer.ticks++;
@@ -33,7 +33,7 @@ function startProducer(): void {
   }, TICK_MS);
 }
 
-function stopProducer(): void {
+export function stopProducer(): void {
   clearInterval(producer.timer);
   producer.timer = undefined;
   producer.running = false;
@@ -74,10 +74,12 @@ export const stream = websocketStream("/stream/:topic", {
   },
 });
 
+export const producerStatus = get("/producer", () => ({ running: producer.running, ticks: producer.ticks }));
+
 export const app = createApp({
   onStartup: startProducer,
   onShutdown: stopProducer,
-  routes: [stream, get("/producer", () => ({ running: producer.running, ticks: producer.ticks }))],
+  routes: [stream, producerStatus],
 });
 
 if (isMain(import.meta.url)) await serve(app);

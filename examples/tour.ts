@@ -4,7 +4,10 @@
  * (`HOST` chooses the interface, default 127.0.0.1; `INSPECTOR=1` serves the inspector at
  * `/_statewire`). README.md's "Seed tour" lists each route next to the Python original it answers.
  */
-import { createApp, get } from "statewire";
+import { createApp, get, group } from "statewire";
+import { ChatRoom } from "./class-based.js";
+import { chatRooms } from "./chat-rooms.js";
+import { producerStatus, startProducer, stopProducer, stream as topicStream } from "./data-streamer.js";
 import { customAccept, secure } from "./accept.js";
 import { ChatEndpoint } from "./class-chat.js";
 import { chat } from "./controller.js";
@@ -17,7 +20,10 @@ import { dataStream } from "./path-params.js";
 import { lobbyPage, room } from "./rooms.js";
 import { protocol } from "./protocol.js";
 import { isMain, serve } from "./serve.js";
-import { notifications, progress, streamStats, time } from "./streams.js";
+import { countdown, notifications, progress, streamStats, time } from "./streams.js";
+
+/** The channels example's rooms, with a channels plugin of the tour's own (memory backend unless REDIS_URL). */
+const channelRooms = chatRooms();
 
 /** The runtime's own counters over the tour's connections, and the streams' (counted in their generators). */
 const stats = get("/stats", () => {
@@ -26,12 +32,17 @@ const stats = get("/stats", () => {
 });
 
 export const app = createApp({
+  plugins: [channelRooms.channels],
+  onStartup: startProducer,
+  onShutdown: stopProducer,
   routes: [
     echo, exactEcho, json, bytes, quit, errors, crash, customAccept, secure, // low level
     listenerEcho, listenerChat, listenerBinary, listenerSocket, // listeners
     secured, db, // dependencies
-    time, progress, notifications, // streams
-    ChatEndpoint, // class-based
+    time, progress, notifications, countdown, // streams
+    ChatEndpoint, ChatRoom, // class-based
+    group("/streamer", [topicStream, producerStatus]), // the data streamer: its producer runs with the app's lifecycle
+    group("/channels", [channelRooms.rooms, channelRooms.history]), // chat rooms over the channels plugin
     dataStream, room, chat, // path parameters, rooms, one controller for WS and HTTP
     protocol, // a protocol as a statechart (websocketMachine)
     stats, lobbyPage,

@@ -11,10 +11,16 @@ export type { ConnectionInfo, ConnectionObserver } from "./connection/observer.j
 export type { Gate } from "./connection/interleaving.js";
 export { get, html, http, post } from "./app/http-route.js";
 export type { HttpContext, HttpHandler, HttpMethod, HttpRoute } from "./app/http-route.js";
+export { staticFiles } from "./app/static-files.js";
 export type { PathParams } from "./app/path-params.js";
 export { group } from "./app/routes.js";
 export type { Route, RouteGroup } from "./app/routes.js";
 export { websocket } from "./handlers/websocket.js";
+export { KeepOpen, keepOpen } from "./handlers/pipeline.js";
+export { pathParameters, queryParameters } from "./guards/parameters.js";
+export { aroundConnection } from "./guards/around-connection.js";
+export type { AroundConnectionOptions, ConnectionMiddleware } from "./guards/around-connection.js";
+export type { ParameterOptions, Parameters } from "./guards/parameters.js";
 export type { WebSocketHandler, WebSocketOptions, WebSocketRoute } from "./handlers/websocket.js";
 export { websocketListener } from "./handlers/listener.js";
 export type { ListenerOptions } from "./handlers/listener.js";
@@ -48,6 +54,7 @@ export type { ValueEncoding } from "./codec/message-codec.js";
 export type { DataOf, FrameMode, InvalidMessage, ReceiveKind } from "./codec/message-codec.js";
 export { Socket } from "./connection/socket.js";
 export type { AcceptInit, AnySocket, ClientAddress, Message, RejectInit, SocketRuntime } from "./connection/socket.js";
+export type { ReceiveOptions } from "./connection/mailbox.js";
 export {
   CloseCode,
   MAX_CLOSE_REASON_BYTES,
@@ -59,6 +66,7 @@ export type { CloseCodeName } from "./connection/close-codes.js";
 export {
   HandshakeDenied,
   MessageError,
+  ReceiveTimeoutError,
   SocketClosedError,
   SocketStateError,
   WebSocketDisconnect,

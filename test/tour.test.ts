@@ -643,6 +643,61 @@ describe.skipIf(noPython)("Python's websockets (asyncio client)", () => {
   });
 });
 
+describe("every example is mounted (ws client)", () => {
+  test("/class/room (class-based.ts): each member's line goes to the others and back to the sender", async () => {
+    const ann = await Peer.open("/class/room?name=ann");
+    const ben = await Peer.open("/class/room?name=ben");
+    ann.send("hi");
+    expect(await ann.text()).toBe("ann: hi");
+    expect(await ben.text()).toBe("ann: hi");
+    await Promise.all([ann.close(), ben.close()]);
+  });
+
+  test("/countdown (streams.ts): counts down every interval, answers messages, closes 1000 `liftoff`", async () => {
+    const peer = await Peer.open("/countdown?from=3&interval=20");
+    expect(await peer.json()).toEqual({ remaining: 3 });
+    peer.send("stop");
+    const closed = await peer.serverClose();
+    const rest: unknown[] = [];
+    while (peer.pending > 0) rest.push(await peer.json());
+    expect(rest).toContainEqual({ ack: "stop" });
+    expect(closed).toEqual({ code: 1000, reason: "liftoff" });
+  });
+
+  test("/streamer/stream/:topic (data-streamer.ts): readings of the topic from the producer the app started; unknown topic → 1008", async () => {
+    const peer = await Peer.open("/streamer/stream/humidity");
+    const reading = (await peer.json()) as { topic: string; seq: number };
+    expect(reading.topic).toBe("humidity");
+    expect(((await peer.json()) as { seq: number }).seq).toBeGreaterThan(reading.seq);
+    await peer.close();
+    const status = (await (await fetch(`${tour().httpBase}/streamer/producer`)).json()) as { running: boolean };
+    expect(status.running).toBe(true);
+    const unknown = await Peer.open("/streamer/stream/noise");
+    expect((await unknown.serverClose()).code).toBe(1008);
+  });
+
+});
+
+describe("the channels example on the tour (ws client)", () => {
+  test("/channels/rooms/:room (chat-rooms.ts): a message reaches every member through the channels plugin; GET …/history lists it", async () => {
+    const room = `tour-${Date.now()}`;
+    const a = await Peer.open(`/channels/rooms/${room}`);
+    a.send("a here"); // handled once a has joined: its own copy proves it is a member
+    expect(await a.text()).toBe("a here");
+    const b = await Peer.open(`/channels/rooms/${room}`);
+    expect(await b.text()).toBe("a here"); // the room's history, on join
+    b.send("b here");
+    expect(await b.text()).toBe("b here");
+    expect(await a.text()).toBe("b here");
+    a.send("hello channels");
+    expect(await a.text()).toBe("hello channels");
+    expect(await b.text()).toBe("hello channels");
+    const history = await (await fetch(`${tour().httpBase}/channels/rooms/${room}/history`)).json();
+    expect(history).toEqual(["a here", "b here", "hello channels"]);
+    await Promise.all([a.close(), b.close()]);
+  });
+});
+
 describe.skipIf(noChromium)("the page in headless Chromium", () => {
   test("GET / chats in /rooms/lobby: the page sends one message and receives it, and one from another client", async () => {
     const { chromium } = await import("playwright-core");

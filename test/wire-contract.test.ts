@@ -289,7 +289,7 @@ describe.each(["memory", "tcp"] as const)("wire contract over %s", (transport) =
   test("a close frame without a code reaches the handler as 1005", async () => {
     reset();
     const ws = await client.connect("/observe-close");
-    const closed = await ws.close();
+    const closed = await ws.closeWithoutStatus();
     expect(closed.code).toBe(1005);
     await settle();
     expect(observed.disconnects).toEqual([{ code: 1005, reason: "" }]);

@@ -20,7 +20,7 @@ import { type MessageRate, TokenBucket } from "../limits/token-bucket.js";
 import type { Logger } from "./logger.js";
 import type { Interleaving } from "./interleaving.js";
 import type { ObserverHub } from "./observer.js";
-import { type InboundMessage, Mailbox } from "./mailbox.js";
+import { type InboundMessage, Mailbox, type ReceiveOptions } from "./mailbox.js";
 import { type AcceptInit, type ClientAddress, handledRejection, type RejectInit, Socket, type SocketRuntime, type AnySocket } from "./socket.js";
 
 /** Settings shared by every connection of one route; built once per route. */
@@ -598,9 +598,9 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     this.settings.stats.messagesDiscarded++;
   }
 
-  take(operation: string): Promise<InboundMessage> {
+  take(operation: string, bound?: ReceiveOptions): Promise<InboundMessage> {
     this.#checkReadable(operation);
-    return this.#inbox().take();
+    return this.#inbox().take(bound);
   }
 
   takeAs<T, E>(operation: string, map: (data: Buffer, isBinary: boolean) => T, ended: E): Promise<T | E> {

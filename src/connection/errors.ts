@@ -19,6 +19,17 @@ export class WebSocketDisconnect extends Error {
   }
 }
 
+/**
+ * `receive*({ timeoutMs })` waited that long without a message. The wait was withdrawn: the
+ * connection is still open, and a message arriving later waits for the next receive.
+ */
+export class ReceiveTimeoutError extends Error {
+  override readonly name = "ReceiveTimeoutError";
+  constructor(readonly timeoutMs: number) {
+    super(`No message within ${timeoutMs} ms`);
+  }
+}
+
 /** A send on a connection that is no longer open. Rejects the send's promise, never thrown unhandled. */
 export class SocketClosedError extends Error {
   override readonly name = "SocketClosedError";

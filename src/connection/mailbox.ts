@@ -4,11 +4,19 @@
  * paused, and it resumes once the handler has caught up to half of both, so a fast client
  * cannot grow server memory.
  */
-import { WebSocketDisconnect } from "./errors.js";
+import { ReceiveTimeoutError, WebSocketDisconnect } from "./errors.js";
 
 export interface InboundMessage {
   readonly data: Buffer;
   readonly isBinary: boolean;
+}
+
+/** A bound on one receive: it gives up after `timeoutMs`, or when `signal` aborts. */
+export interface ReceiveOptions {
+  /** Give up after this many milliseconds with `ReceiveTimeoutError`; the connection stays open. */
+  readonly timeoutMs?: number;
+  /** Give up when this aborts, rejecting with the signal's reason (an `AbortError` by default). */
+  readonly signal?: AbortSignal;
 }
 
 export interface FlowControl {
@@ -26,10 +34,14 @@ interface Waiter {
   map(data: Buffer, isBinary: boolean): unknown;
   ended: unknown;
   resolve(value: unknown): void;
-  reject(error: WebSocketDisconnect): void;
+  reject(error: Error): void;
 }
 
 const NO_END = Symbol("reject on end");
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException("The receive was aborted", "AbortError");
+}
 
 const asMessage = (data: Buffer, isBinary: boolean): InboundMessage => ({ data, isBinary });
 
@@ -72,15 +84,16 @@ export class Mailbox {
   }
 
   /** The next message; rejects with `WebSocketDisconnect` once the queue is drained and the peer gone. */
-  take(): Promise<InboundMessage> {
-    return this.takeAs(asMessage, NO_END) as Promise<InboundMessage>;
+  take(bound?: ReceiveOptions): Promise<InboundMessage> {
+    return this.takeAs(asMessage, NO_END, bound) as Promise<InboundMessage>;
   }
 
   /**
    * The next message as `map` makes it; once the queue is drained and the peer gone, resolves
    * with `ended` (or, given `NO_END`, rejects with the disconnect).
    */
-  takeAs<T, E>(map: (data: Buffer, isBinary: boolean) => T, ended: E | typeof NO_END): Promise<T | E> {
+  takeAs<T, E>(map: (data: Buffer, isBinary: boolean) => T, ended: E | typeof NO_END, bound?: ReceiveOptions): Promise<T | E> {
+    if (bound?.signal?.aborted === true) return Promise.reject(abortReason(bound.signal));
     if (this.size > 0) {
       const message = this.#shift();
       return Promise.resolve(map(message.data, message.isBinary));
@@ -89,8 +102,52 @@ export class Mailbox {
     if (this.#waiter !== undefined) {
       return Promise.reject(new Error("Another receive() is already waiting on this socket: receive one message at a time"));
     }
+    if (bound === undefined || (bound.timeoutMs === undefined && bound.signal === undefined)) {
+      return new Promise((resolve, reject) => {
+        this.#waiter = { map, ended, resolve: resolve as (value: unknown) => void, reject };
+      });
+    }
+    return this.#boundedWait(map, ended, bound);
+  }
+
+  /**
+   * A wait that can give up. Giving up withdraws the waiter, so the mailbox is as if the receive
+   * never happened: a message arriving later is queued for the next receive, none is lost.
+   */
+  #boundedWait<T, E>(map: (data: Buffer, isBinary: boolean) => T, ended: E | typeof NO_END, bound: ReceiveOptions): Promise<T | E> {
+    const { timeoutMs, signal } = bound;
+    if (timeoutMs !== undefined && !(timeoutMs >= 0 && timeoutMs <= 2_147_483_647)) {
+      return Promise.reject(new RangeError(`timeoutMs must be between 0 and 2147483647, got ${timeoutMs}`));
+    }
     return new Promise((resolve, reject) => {
-      this.#waiter = { map, ended, resolve: resolve as (value: unknown) => void, reject };
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const settle = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const withdraw = (error: Error): void => {
+        // Only if still waiting: a message (or the end) that already claimed this waiter wins.
+        if (this.#waiter !== waiter) return;
+        this.#waiter = undefined;
+        settle();
+        reject(error);
+      };
+      const onAbort = (): void => withdraw(abortReason(signal!));
+      const waiter: Waiter = {
+        map,
+        ended,
+        resolve: (value) => {
+          settle();
+          resolve(value as T | E);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      };
+      this.#waiter = waiter;
+      if (timeoutMs !== undefined) timer = setTimeout(() => withdraw(new ReceiveTimeoutError(timeoutMs)), timeoutMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 

@@ -11,10 +11,12 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
 import { decodeMsgpack, encodeMsgpack } from "../codec/msgpack.js";
+import { Schema } from "effect";
 import { type MessageSchema, type SchemaOutput, validate } from "../codec/schema.js";
 import { truncateReason } from "./close-codes.js";
 import { MessageError, WebSocketDisconnect } from "./errors.js";
-import type { InboundMessage } from "./mailbox.js";
+import { caseInsensitiveHeaders, headerValue } from "./headers.js";
+import type { InboundMessage, ReceiveOptions } from "./mailbox.js";
 import { queryRecord } from "./query.js";
 
 /** The server's answer to a handshake it accepts. */
@@ -54,7 +56,7 @@ export interface SocketRuntime {
   reject(status: number, init: RejectInit): void;
   close(code: number, reason: string): void;
   send(data: string | Uint8Array, isBinary: boolean, operation: string): Promise<void>;
-  take(operation: string): Promise<InboundMessage>;
+  take(operation: string, bound?: ReceiveOptions): Promise<InboundMessage>;
   /** The next message as `map` makes it, or `ended` once the peer is gone (no rejection). */
   takeAs<T, E>(operation: string, map: (data: Buffer, isBinary: boolean) => T, ended: E): Promise<T | E>;
   offeredSubprotocols(): readonly string[];
@@ -75,6 +77,11 @@ export function handledRejection<T>(error: unknown): Promise<T> {
   const promise = Promise.reject(error as Error);
   promise.catch(HANDLED);
   return promise;
+}
+
+/** A schema (effect or Standard Schema) rather than `{ timeoutMs, signal }`. */
+function isSchema(value: MessageSchema | ReceiveOptions | undefined): value is MessageSchema {
+  return value !== undefined && (Schema.isSchema(value) || "~standard" in value);
 }
 
 function parseCookies(header: string | undefined): Record<string, string> {
@@ -108,6 +115,7 @@ export class Socket<
   #url: URL | undefined;
   #query: Readonly<Record<string, string>> | undefined;
   #cookies: Readonly<Record<string, string>> | undefined;
+  #headers: IncomingHttpHeaders | undefined;
   #state: State | undefined;
 
   constructor(runtime: SocketRuntime, params: Params) {
@@ -139,9 +147,17 @@ export class Socket<
     return this.#query;
   }
 
-  /** Request headers, names in lower case. */
+  /**
+   * Request headers. Enumerated, the names are lower case; read, any spelling works
+   * (`headers["Authorization"]` is `headers.authorization`).
+   */
   get headers(): IncomingHttpHeaders {
-    return this.#runtime.requestHeaders;
+    return (this.#headers ??= caseInsensitiveHeaders(this.#runtime.requestHeaders));
+  }
+
+  /** One request header by name, in any case; repeated values joined with `", "`. */
+  header(name: string): string | undefined {
+    return headerValue(this.#runtime.requestHeaders, name);
   }
 
   /** Cookies sent with the handshake. */
@@ -209,22 +225,26 @@ export class Socket<
     return Promise.resolve();
   }
 
-  /** The next message: text frames as strings, binary frames as Buffers. */
-  async receive(): Promise<Message> {
-    const message = await this.#runtime.take("receive");
+  /**
+   * The next message: text frames as strings, binary frames as Buffers. Every `receive*()` takes
+   * `{ timeoutMs, signal }`: past the deadline it rejects with `ReceiveTimeoutError` (on abort,
+   * with the signal's reason) and withdraws, so the next receive works and no message is lost.
+   */
+  async receive(options?: ReceiveOptions): Promise<Message> {
+    const message = await this.#runtime.take("receive", options);
     return message.isBinary ? message.data : message.data.toString("utf8");
   }
 
   /** The next text message. A binary frame instead throws `MessageError` (close 1003 if it escapes). */
-  async receiveText(): Promise<string> {
-    const message = await this.#runtime.take("receiveText");
+  async receiveText(options?: ReceiveOptions): Promise<string> {
+    const message = await this.#runtime.take("receiveText", options);
     if (message.isBinary) throw new MessageError(1003, "expected a text message");
     return message.data.toString("utf8");
   }
 
   /** The next binary message. A text frame instead throws `MessageError` (close 1003 if it escapes). */
-  async receiveBytes(): Promise<Buffer> {
-    const message = await this.#runtime.take("receiveBytes");
+  async receiveBytes(options?: ReceiveOptions): Promise<Buffer> {
+    const message = await this.#runtime.take("receiveBytes", options);
     if (!message.isBinary) throw new MessageError(1003, "expected a binary message");
     return message.data;
   }
@@ -234,10 +254,11 @@ export class Socket<
    * (an effect Schema or any Standard Schema). Bad JSON or a failed validation throws
    * `MessageError` (close 1007 with a reason naming the problem if it escapes).
    */
-  async receiveJson(): Promise<unknown>;
-  async receiveJson<S extends MessageSchema>(schema: S): Promise<SchemaOutput<S>>;
-  async receiveJson(schema?: MessageSchema): Promise<unknown> {
-    const message = await this.#runtime.take("receiveJson");
+  async receiveJson(options?: ReceiveOptions): Promise<unknown>;
+  async receiveJson<S extends MessageSchema>(schema: S, options?: ReceiveOptions): Promise<SchemaOutput<S>>;
+  async receiveJson(first?: MessageSchema | ReceiveOptions, second?: ReceiveOptions): Promise<unknown> {
+    const [schema, options] = isSchema(first) ? [first, second] : [undefined, first];
+    const message = await this.#runtime.take("receiveJson", options);
     let value: unknown;
     try {
       value = JSON.parse(message.data.toString("utf8"));
@@ -255,10 +276,11 @@ export class Socket<
    * 1003), validated by `schema` when given. Invalid MessagePack or a failed validation throws
    * `MessageError` 1007.
    */
-  async receiveMsgpack(): Promise<unknown>;
-  async receiveMsgpack<S extends MessageSchema>(schema: S): Promise<SchemaOutput<S>>;
-  async receiveMsgpack(schema?: MessageSchema): Promise<unknown> {
-    const message = await this.#runtime.take("receiveMsgpack");
+  async receiveMsgpack(options?: ReceiveOptions): Promise<unknown>;
+  async receiveMsgpack<S extends MessageSchema>(schema: S, options?: ReceiveOptions): Promise<SchemaOutput<S>>;
+  async receiveMsgpack(first?: MessageSchema | ReceiveOptions, second?: ReceiveOptions): Promise<unknown> {
+    const [schema, options] = isSchema(first) ? [first, second] : [undefined, first];
+    const message = await this.#runtime.take("receiveMsgpack", options);
     if (!message.isBinary) throw new MessageError(1003, "expected a binary message");
     const decoded = decodeMsgpack(message.data);
     if (!decoded.ok) throw new MessageError(1007, "invalid MessagePack");
@@ -320,10 +342,11 @@ export class Socket<
     return this.#runtime.send(view, true, "sendBytes");
   }
 
-  /** Send `value` as JSON in a text frame. */
-  sendJson(value: unknown): Promise<void> {
+  /** Send `value` as JSON in a text frame, or with `{ binary: true }` as UTF-8 in a binary frame (Starlette's `mode="binary"`). */
+  sendJson(value: unknown, options?: { readonly binary?: boolean }): Promise<void> {
     const text = JSON.stringify(value);
     if (text === undefined) throw new TypeError(`sendJson() cannot encode ${typeof value} as JSON`);
+    if (options?.binary === true) return this.#runtime.send(Buffer.from(text, "utf8"), true, "sendJson");
     return this.#runtime.send(text, false, "sendJson");
   }
 

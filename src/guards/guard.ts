@@ -15,7 +15,10 @@ export interface GuardContext {
   readonly socket: AnySocket;
   readonly params: object;
   readonly query: Readonly<Record<string, string>>;
+  /** Request headers; read by any spelling of the name (`headers["Authorization"]`). */
   readonly headers: IncomingHttpHeaders;
+  /** One request header by name, in any case; repeated values joined with `", "`. */
+  header(name: string): string | undefined;
   readonly cookies: Readonly<Record<string, string>>;
   readonly client: ClientAddress;
   /** The connection's per-connection state (`socket.state`): what a guard learns, handlers read. */
@@ -28,6 +31,9 @@ export type Guard = (context: GuardContext, next: () => Promise<void>) => unknow
 class GuardView extends SocketView implements GuardContext {
   get headers(): IncomingHttpHeaders {
     return this.socket.headers;
+  }
+  header(name: string): string | undefined {
+    return this.socket.header(name);
   }
   get cookies(): Readonly<Record<string, string>> {
     return this.socket.cookies;

@@ -46,7 +46,10 @@ export abstract class WebSocketListener<Data = string> {
   abstract onReceive(data: Data, socket: Socket, dependencies: ListenerDependencies): unknown;
   /** Once, after the connection closed, if it was accepted. */
   onDisconnect?(socket: Socket, close: ConnectionOutcome, dependencies: ListenerDependencies): unknown;
-  /** An error `onReceive` threw; the connection then closes with 1011. */
+  /**
+   * An error `onReceive` threw. The connection then closes with 1011, unless this returns
+   * `keepOpen(reply?)`: the reply (if any) is sent and the next message is handled (Velithon's `on_error`).
+   */
   onError?(error: unknown, socket: Socket): unknown;
 }
 

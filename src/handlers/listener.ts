@@ -29,7 +29,7 @@ export interface ListenerOptions<Path extends string, R extends ReceiveKind, D e
   readonly dependencies?: D;
   /** A message that does not decode: `"close"` (default: 1003 / 1007 with a reason naming the problem), `"reply"` (an error frame, stay open), or a function whose result is sent. */
   readonly onInvalid?: OnInvalid<HandlerContext<Path, D>>;
-  /** Called with an error the handler threw, before the connection closes with 1011. */
+  /** Called with an error the handler threw, before the connection closes with 1011; return `keepOpen(reply?)` to answer and stay open. */
   readonly onError?: (error: unknown, context: HandlerContext<Path, D>) => unknown;
   /** Called once per message, in order. Its result is the reply: string → text, bytes → binary, `undefined` → none, else JSON. */
   readonly handler: (data: DataOf<R>, context: HandlerContext<Path, D>) => unknown;

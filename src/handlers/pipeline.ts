@@ -15,8 +15,21 @@ export interface PipelineSpec<Context> {
   readonly encode: Encoder;
   readonly handle: (data: unknown, context: Context) => unknown;
   readonly onInvalid: OnInvalid<Context>;
-  /** Called with a handler's error before the connection closes for it. */
+  /** Called with a handler's error before the connection closes for it; `keepOpen(reply?)` keeps it open. */
   readonly onError: ((error: unknown, context: Context) => unknown) | undefined;
+}
+
+/** What `onError` returns to keep the connection open: the reply to send (none when `undefined`). */
+export class KeepOpen {
+  constructor(readonly reply: unknown) {}
+}
+
+/**
+ * Return from a listener's `onError` to answer the failed message with `reply` (encoded like a
+ * handler's result; nothing when omitted) and keep the connection open for the next message.
+ */
+export function keepOpen(reply?: unknown): KeepOpen {
+  return new KeepOpen(reply);
 }
 
 interface Frame {
@@ -155,21 +168,62 @@ export class MessagePipeline<Context> {
     return result instanceof Promise ? result.then((value) => this.#send(value)) : this.#send(result);
   }
 
+  /**
+   * A handler error: `onError` first (Velithon's `on_error`), which may return `keepOpen(reply?)`
+   * to answer and carry on with the next message; otherwise the connection fails (1011).
+   */
   #fail(error: unknown): void {
+    if (this.#spec.onError === undefined || error instanceof MessageError) return this.#close(error);
+    let handled: unknown;
+    try {
+      handled = this.#spec.onError(error, this.#context);
+    } catch (hookError) {
+      return this.#close(hookError);
+    }
+    if (!(handled instanceof Promise)) return this.#afterOnError(error, handled);
+    this.#busy = true;
+    handled.then(
+      (value: unknown) => {
+        this.#busy = false;
+        this.#afterOnError(error, value);
+        this.#drain();
+      },
+      (hookError: unknown) => {
+        this.#busy = false;
+        this.#close(hookError);
+      },
+    );
+  }
+
+  #afterOnError(error: unknown, handled: unknown): void {
+    if (!(handled instanceof KeepOpen)) return this.#close(error);
+    let sent: Promise<void> | undefined;
+    try {
+      sent = handled.reply === undefined ? undefined : this.#send(handled.reply);
+    } catch (sendError) {
+      return this.#close(sendError);
+    }
+    if (sent === undefined) return; // the caller's drain goes on with the next message
+    this.#busy = true;
+    sent.then(
+      () => {
+        this.#busy = false;
+        this.#drain();
+      },
+      (sendError: unknown) => {
+        this.#busy = false;
+        this.#close(sendError);
+      },
+    );
+  }
+
+  #close(error: unknown): void {
     this.#failed = true;
     this.#queue.length = 0;
     this.#queuedBytes = 0;
     if (this.#paused) {
       this.#paused = false;
       this.#parent.resumeInbound();
-    }
-    if (this.#spec.onError !== undefined && !(error instanceof MessageError)) {
-      try {
-        const handled = this.#spec.onError(error, this.#context);
-        if (handled instanceof Promise) handled.catch((hookError: unknown) => this.#parent.fail(hookError));
-      } catch (hookError) {
-        this.#parent.fail(hookError);
-      }
     }
     this.#parent.fail(error);
     const onIdle = this.#onIdle;

@@ -59,14 +59,22 @@ export interface TestClient {
   connect(path: string, options?: ConnectOptions): Promise<TestSocket>;
   /** An HTTP request to the app's HTTP routes. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
-  /** Abort every socket this client opened that is still open. */
+  /** Abort every socket this client opened that is still open (the app keeps running). */
   close(): Promise<void>;
+  /**
+   * `await using client = testClient(app)`: on scope exit, abort the sockets still open, then
+   * `app.close()` — which runs the `onShutdown` hooks of an app that started.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 type Frame = { readonly data: Buffer; readonly isBinary: boolean };
 
-/** One client connection. `receive*()` time out rather than hang; after the close they throw `WebSocketDisconnect`. */
-export class TestSocket {
+/**
+ * One client connection. `receive*()` time out rather than hang; after the close they throw `WebSocketDisconnect`.
+ * `await using ws = await client.connect(...)` closes it (1000) when the scope exits.
+ */
+export class TestSocket implements AsyncDisposable {
   /** The subprotocol the server chose, if any. */
   readonly subprotocol: string | undefined;
   /** Response headers of the handshake, names in lower case. */
@@ -149,10 +157,25 @@ export class TestSocket {
     return this.#inbox.history;
   }
 
-  /** Send a close frame (no code: a frame without a status) and wait for the connection to end. */
-  close(code?: number, reason?: string): Promise<CloseInfo> {
+  /**
+   * Send a close frame and wait for the connection to end. Without a code it sends 1000, as a
+   * browser's `close()` and Starlette's test client do; `closeWithoutStatus()` sends none.
+   */
+  close(code = 1000, reason?: string): Promise<CloseInfo> {
     this.#wire.close(code, reason);
     return this.closed;
+  }
+
+  /** Send a close frame that carries no status code (the server sees 1005). */
+  closeWithoutStatus(): Promise<CloseInfo> {
+    this.#wire.close();
+    return this.closed;
+  }
+
+  /** Scope exit of `await using`: close with 1000 unless the connection already ended. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#inbox.ended) return;
+    await this.close(1000);
   }
 
   /** Send a ping (answered by the server's transport; the app does not see it). */
@@ -193,6 +216,10 @@ class TestInbox {
 
   get size(): number {
     return this.#frames.length;
+  }
+
+  get ended(): boolean {
+    return this.#close !== undefined;
   }
 
   push(frame: Frame): void {
@@ -281,8 +308,16 @@ export function testClient(app: App, options: TestClientOptions = {}): TestClien
           return wire.client;
         };
 
+  // The memory transport has no listen(): run the app's onStartup hooks before the first
+  // connection or request, as the TCP transport's listen() does.
+  const started = (): Promise<void> => (options.transport === "tcp" ? Promise.resolve() : app.start());
+  const abortAll = async (): Promise<void> => {
+    await Promise.all([...sockets].map((socket) => socket.abort()));
+  };
+
   return {
     async connect(path, connectOptions = {}) {
+      await started();
       const inbox = new TestInbox(receiveTimeoutMs);
       let opened: ((socket: TestSocket) => void) | undefined;
       let failed: ((error: Error) => void) | undefined;
@@ -323,11 +358,15 @@ export function testClient(app: App, options: TestClientOptions = {}): TestClien
 
     async fetch(path, init) {
       if (options.transport === "tcp") return fetch(`${await tcpBase()}${path}`, init);
+      await started();
       return app.fetch(new Request(`http://localhost${path}`, init));
     },
 
-    async close() {
-      await Promise.all([...sockets].map((socket) => socket.abort()));
+    close: abortAll,
+
+    async [Symbol.asyncDispose]() {
+      await abortAll();
+      await app.close();
     },
   };
 }

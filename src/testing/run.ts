@@ -130,7 +130,7 @@ async function play(
         break;
       case "close":
         ended = true;
-        await socket.close(step.code, step.reason);
+        await (step.code === undefined ? socket.closeWithoutStatus() : socket.close(step.code, step.reason));
         break;
       case "abort":
         ended = true;
