@@ -146,7 +146,7 @@ class MachineActor implements HandlerActor {
     this.#behavior = behavior;
     this.#context = createContext(parent.socket, parent.dependencies);
     this.#pipeline = new MessagePipeline(parent, { ...behavior.spec, handle: (data) => this.#handle(data) }, this.#context);
-    void this.#open();
+    this.#open().catch((error: unknown) => this.#parent.fail(error));
   }
 
   async #open(): Promise<void> {
