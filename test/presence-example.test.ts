@@ -41,7 +41,7 @@ let b: EchoProcess;
 beforeAll(async () => {
   url = await redisUrl();
   const env = { REDIS_URL: url, REDIS_PREFIX: prefix, PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS) };
-  const command = { command: process.execPath, args: ["--import", "tsx", "examples/presence.ts"], env };
+  const command = { command: process.execPath, args: ["--conditions=statewire-source", "--import", "tsx", "examples/presence.ts"], env };
   [a, b] = await Promise.all([startServer(command, 30_000), startServer(command, 30_000)]);
 }, 60_000);
 

@@ -56,7 +56,7 @@ beforeAll(async () => {
   const metricsPort = await freePort();
   metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   primary = await startServer(
-    { command: process.execPath, args: ["--import", "tsx", "examples/workers.ts"], env: { WORKERS: "2", REDIS_URL: url, REDIS_PREFIX: prefix, METRICS_PORT: String(metricsPort) } },
+    { command: process.execPath, args: ["--conditions=statewire-source", "--import", "tsx", "examples/workers.ts"], env: { WORKERS: "2", REDIS_URL: url, REDIS_PREFIX: prefix, METRICS_PORT: String(metricsPort) } },
     120_000,
   );
 }, 150_000);

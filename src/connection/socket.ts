@@ -11,7 +11,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
 import { decodeMsgpack, encodeMsgpack } from "../codec/msgpack.js";
-import { Schema } from "effect";
+import { isEffectSchema } from "../codec/effect.js";
 import { type MessageSchema, type SchemaOutput, validate } from "../codec/schema.js";
 import { truncateReason } from "./close-codes.js";
 import { MessageError, WebSocketDisconnect } from "./errors.js";
@@ -81,7 +81,7 @@ export function handledRejection<T>(error: unknown): Promise<T> {
 
 /** A schema (effect or Standard Schema) rather than `{ timeoutMs, signal }`. */
 function isSchema(value: MessageSchema | ReceiveOptions | undefined): value is MessageSchema {
-  return value !== undefined && (Schema.isSchema(value) || "~standard" in value);
+  return value !== undefined && (isEffectSchema(value) || "~standard" in value);
 }
 
 function parseCookies(header: string | undefined): Record<string, string> {

@@ -178,7 +178,9 @@ export class MessagePipeline<Context> {
     try {
       handled = this.#spec.onError(error, this.#context);
     } catch (hookError) {
-      return this.#close(hookError);
+      // Both are faults: the hook's, and the handler's own error it was called with.
+      this.#parent.fail(hookError);
+      return this.#close(error);
     }
     if (!(handled instanceof Promise)) return this.#afterOnError(error, handled);
     this.#busy = true;
@@ -190,7 +192,8 @@ export class MessagePipeline<Context> {
       },
       (hookError: unknown) => {
         this.#busy = false;
-        this.#close(hookError);
+        this.#parent.fail(hookError);
+        this.#close(error);
       },
     );
   }
