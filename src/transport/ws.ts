@@ -5,6 +5,7 @@
 import type { IncomingMessage } from "node:http";
 import type { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
+import { corkReads, flushReplies } from "./cork.js";
 import { WebSocketServer, type WebSocket } from "ws";
 import { afterPendingResponses, guardSocket } from "./edge-socket.js";
 import { handshakeProblem } from "./handshake.js";
@@ -252,6 +253,7 @@ class WsTransportConnection implements TransportConnection {
     ws.on("pong", WsTransportConnection.#onPong);
     ws.on("error", WsTransportConnection.#onError);
     ws.on("close", WsTransportConnection.#onClose);
+    corkReads((ws as unknown as { _socket: Duplex })._socket);
     // The close frame from the peer is seen by the receiver before the TCP connection ends;
     // report it then, so the handler learns of the disconnect without waiting for the socket.
     const receiver = (ws as unknown as { _receiver?: { on?: (event: string, fn: (code: number, reason: Buffer) => void) => void } })
@@ -341,8 +343,12 @@ class WsTransportConnection implements TransportConnection {
   }
 
   terminate(): void {
-    if (this.#ws !== undefined) this.#ws.terminate();
-    else this.#socket?.destroy();
+    if (this.#ws !== undefined) {
+      // Replies already sent go out before the socket is destroyed, as they did when each
+      // frame was written at once: destroy() drops what a corked socket still holds.
+      flushReplies((this.#ws as unknown as { _socket: Duplex })._socket);
+      this.#ws.terminate();
+    } else this.#socket?.destroy();
   }
 
   ping(data: Buffer): void {
