@@ -121,17 +121,14 @@ interface Target {
 }
 const targets: Target[] = [];
 try {
-  const starting: Promise<void>[] = [];
-  if (args.includes("--raw"))
-    starting.push(start("raw", {}, "bench/servers/raw-ws.ts").then((server) => void targets.push({ label: "raw ws", server })));
+  // One at a time: on a loaded machine, many tsx starts at once time out.
+  if (args.includes("--raw")) targets.push({ label: "raw ws", server: await start("raw", {}, "bench/servers/raw-ws.ts") });
   for (const [name, entry] of builds)
     for (const handler of handlers)
-      starting.push(
-        start(`${name} ${handler}`, { STATEWIRE_ENTRY: entry, HANDLER: handler }, "bench/servers/statewire-echo.ts").then(
-          (server) => void targets.push({ label: `${name} ${handler}`, server }),
-        ),
-      );
-  await Promise.all(starting);
+      targets.push({
+        label: `${name} ${handler}`,
+        server: await start(`${name} ${handler}`, { STATEWIRE_ENTRY: entry, HANDLER: handler }, "bench/servers/statewire-echo.ts"),
+      });
   targets.sort((a, b) => a.label.localeCompare(b.label));
   const results = new Map<string, number[]>();
   const clients = new Map<string, Awaited<ReturnType<typeof connectAll>>>();

@@ -55,14 +55,30 @@ export function validate<S extends MessageSchema>(
   schema: S,
   value: unknown,
 ): Validated<SchemaOutput<S>> | Promise<Validated<SchemaOutput<S>>> {
+  return validator(schema)(value);
+}
+
+export type Validator<T> = (value: unknown) => Validated<T> | Promise<Validated<T>>;
+
+/**
+ * `validate` with the schema resolved once: what kind it is and, for effect, its compiled
+ * parser. A route's decoder calls this per message, so the per-message path is one call.
+ */
+export function validator<S extends MessageSchema>(schema: S): Validator<SchemaOutput<S>> {
   if (Schema.isSchema(schema)) {
-    const result = effectDecoder(schema as EffectSchema)(value);
-    return Result.isSuccess(result)
-      ? { ok: true, value: result.success as SchemaOutput<S> }
-      : { ok: false, problem: describeIssues(standardFormatter(result.failure.issue).issues) };
+    const decode = effectDecoder(schema as EffectSchema);
+    return (value) => {
+      const result = decode(value);
+      return Result.isSuccess(result)
+        ? { ok: true, value: result.success as SchemaOutput<S> }
+        : { ok: false, problem: describeIssues(standardFormatter(result.failure.issue).issues) };
+    };
   }
-  const outcome = (schema as StandardSchemaV1)["~standard"].validate(value);
-  return outcome instanceof Promise ? outcome.then(fromStandard<SchemaOutput<S>>) : fromStandard<SchemaOutput<S>>(outcome);
+  const standard = (schema as StandardSchemaV1)["~standard"];
+  return (value) => {
+    const outcome = standard.validate(value);
+    return outcome instanceof Promise ? outcome.then(fromStandard<SchemaOutput<S>>) : fromStandard<SchemaOutput<S>>(outcome);
+  };
 }
 
 function fromStandard<T>(result: StandardSchemaResult<unknown>): Validated<T> {
