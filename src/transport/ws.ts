@@ -277,11 +277,18 @@ class WsTransportConnection implements TransportConnection {
     }
     // The close frame from the peer is seen by the receiver before the TCP connection ends;
     // report it then, so the handler learns of the disconnect without waiting for the socket.
-    const receiver = (ws as unknown as { _receiver?: { on?: (event: string, fn: (code: number, reason: Buffer) => void) => void } })
-      ._receiver;
-    receiver?.on?.("conclude", (code, reason) => this.#listener.onPeerClose(code, reason.toString("utf8")));
-    this.#deferViolations((ws as unknown as { _receiver?: Receiver })._receiver);
+    const receiver = (ws as unknown as { _receiver?: Receiver })._receiver;
+    if (receiver !== undefined && typeof receiver.on === "function") {
+      receiver[kTransport] = this;
+      receiver.on("conclude", WsTransportConnection.#onConclude);
+    }
+    this.#deferViolations(receiver);
   }
+
+  static #onConclude = function (this: Receiver, code: number, reason: Buffer): void {
+    const transport = this[kTransport];
+    if (transport !== undefined) transport.#listener.onPeerClose(code, reason.toString("utf8"));
+  };
 
   /**
    * On a protocol violation ws sends its close frame at once, while the messages that came
