@@ -169,7 +169,7 @@ export async function startServer(name: string, script: string, core: number | u
       });
       child.once("exit", (code) => reject(new Error(`${name} server exited (${code}) before listening`)));
     }),
-    30_000,
+    90_000, // generous: on a loaded machine a tsx start alone can take 30 s
     `${name} server start`,
   );
   return { child, port };

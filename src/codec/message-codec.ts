@@ -15,7 +15,7 @@ import type { Schema } from "effect";
 import { effectIfLoaded, isEffectSchema, loadEffect, preloadEffect } from "./effect.js";
 import { truncateReason } from "../connection/close-codes.js";
 import { decodeMsgpack, encodeMsgpack } from "./msgpack.js";
-import { type EffectSchema, isMessageSchema, type MessageSchema, type SchemaOutput, type StandardSchemaV1, validate } from "./schema.js";
+import { type EffectSchema, isMessageSchema, type MessageSchema, type SchemaOutput, type StandardSchemaV1, type Validated, validator } from "./schema.js";
 
 export type ReceiveKind = "text" | "bytes" | "json" | "msgpack" | { readonly msgpack: MessageSchema } | MessageSchema;
 export type FrameMode = "text" | "binary";
@@ -61,6 +61,8 @@ export function encodeNow(encode: Encoder, value: unknown): OutboundFrame | unde
 
 const invalid = (code: 1003 | 1007, problem: string): Decoded<never> => ({ ok: false, code, problem: truncateReason(problem) });
 
+const settleValidated = (outcome: Validated<unknown>): Decoded<unknown> => (outcome.ok ? outcome : invalid(1007, outcome.problem));
+
 export function createDecoder(receive: ReceiveKind, receiveMode: FrameMode): Decoder {
   const wantBinary = receiveMode === "binary";
   const wrongKind = invalid(1003, `expected a ${receiveMode} message`);
@@ -88,27 +90,34 @@ export function createDecoder(receive: ReceiveKind, receiveMode: FrameMode): Dec
   if (receive === "json") return parse;
   if (receive === "msgpack" || (typeof receive === "object" && receive !== null && "msgpack" in receive && !isMessageSchema(receive))) {
     const schema = receive === "msgpack" ? undefined : (receive as { readonly msgpack: MessageSchema }).msgpack;
-    if (isEffectSchema(schema)) preloadEffect();
+    if (schema !== undefined && isEffectSchema(schema)) preloadEffect();
+    const validate = schema === undefined ? undefined : validator(schema);
     return (data, isBinary) => {
       if (!checkKind(isBinary)) return wrongKind;
       const decoded = decodeMsgpack(data);
       if (!decoded.ok) return invalid(1007, "invalid MessagePack");
-      if (schema === undefined) return { ok: true, value: decoded.value };
-      const result = validate(schema, decoded.value);
-      const settle = (outcome: Awaited<typeof result>): Decoded<unknown> =>
-        outcome.ok ? { ok: true, value: outcome.value } : invalid(1007, outcome.problem);
+      if (validate === undefined) return { ok: true, value: decoded.value };
+      const result = validate(decoded.value);
+      const settle = (outcome: Awaited<typeof result>): Decoded<unknown> => (outcome.ok ? outcome : invalid(1007, outcome.problem));
       return result instanceof Promise ? result.then(settle) : settle(result);
     };
   }
   const schema = receive as MessageSchema;
   if (isEffectSchema(schema)) preloadEffect();
+  // The schema is resolved once, here, per route: a message costs the parse and one call.
+  const validate = validator(schema);
   return (data, isBinary) => {
-    const parsed = parse(data, isBinary);
-    if (!parsed.ok) return parsed;
-    const result = validate(schema, parsed.value);
-    const settle = (outcome: Awaited<typeof result>): Decoded<unknown> =>
-      outcome.ok ? { ok: true, value: outcome.value } : invalid(1007, outcome.problem);
-    return result instanceof Promise ? result.then(settle) : settle(result);
+    if (!checkKind(isBinary)) return wrongKind;
+    let value: unknown;
+    try {
+      value = JSON.parse(data.toString("utf8"));
+    } catch {
+      return invalid(1007, "invalid JSON");
+    }
+    const result = validate(value);
+    // A valid outcome is already a decoded message: no copy of it, no closure per message.
+    if (result instanceof Promise) return result.then(settleValidated);
+    return result.ok ? result : invalid(1007, result.problem);
   };
 }
 

@@ -76,6 +76,31 @@ export function validate<S extends MessageSchema>(
   return outcome instanceof Promise ? outcome.then(fromStandard<SchemaOutput<S>>) : fromStandard<SchemaOutput<S>>(outcome);
 }
 
+export type Validator<T> = (value: unknown) => Validated<T> | Promise<Validated<T>>;
+
+/**
+ * `validate` with the schema resolved once: what kind it is and, for effect, its compiled
+ * parser (a promise of it only for the messages that arrive while effect is still loading).
+ * A route's decoder calls this per message, so the per-message path is one call.
+ */
+export function validator<S extends MessageSchema>(schema: S): Validator<SchemaOutput<S>> {
+  if (isEffectSchema(schema)) {
+    let decode: EffectDecoder | undefined;
+    return (value) => {
+      if (decode !== undefined) return decode(value) as Validated<SchemaOutput<S>>;
+      const ready = effectDecoder(schema as EffectSchema);
+      if (ready instanceof Promise) return ready.then((made) => (decode = made)(value) as Validated<SchemaOutput<S>>);
+      decode = ready;
+      return ready(value) as Validated<SchemaOutput<S>>;
+    };
+  }
+  const standard = (schema as StandardSchemaV1)["~standard"];
+  return (value) => {
+    const outcome = standard.validate(value);
+    return outcome instanceof Promise ? outcome.then(fromStandard<SchemaOutput<S>>) : fromStandard<SchemaOutput<S>>(outcome);
+  };
+}
+
 function fromStandard<T>(result: StandardSchemaResult<unknown>): Validated<T> {
   return result.issues === undefined
     ? { ok: true, value: result.value as T }

@@ -5,6 +5,8 @@
 import type { IncomingMessage } from "node:http";
 import type { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
+import { corkReads, flushReplies } from "./cork.js";
+import { bytesFrame, textFrame } from "./frame.js";
 import { WebSocketServer, type WebSocket } from "ws";
 import { afterPendingResponses, guardSocket } from "./edge-socket.js";
 import { handshakeProblem } from "./handshake.js";
@@ -21,6 +23,15 @@ import type {
 
 /** Below this many UTF-16 units a text frame is written as a Buffer, above as a string. */
 const SHORT_STRING = 1024;
+/** Below this many bytes a binary frame is built here in one Buffer (a copy); above, ws writes header and payload. */
+const SHORT_BYTES = 1024;
+
+/** The parts of ws's sender that say whether a frame may bypass it. */
+interface WsSender {
+  /** 0 (DEFAULT) unless the sender is deflating or reading a Blob, when it queues frames. */
+  readonly _state: number;
+  readonly _queue: readonly unknown[];
+}
 
 export type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -152,6 +163,12 @@ class WsTransportConnection implements TransportConnection {
   readonly #written = (): void => {
     this.#queuedFrames--;
   };
+  /**
+   * The TCP socket, when frames may be written to it directly (no permessage-deflate, whose
+   * frames only ws's sender can build); ws's sender, to check that it holds nothing queued.
+   */
+  #raw: Duplex | undefined;
+  #sender: WsSender | undefined;
   /** ws's own `'error'` listeners on its receiver, run one turn late (see `#adopt`). */
   #receiverErrorListeners: ((error: Error) => void)[] | undefined;
   /** Set while watching an unanswered handshake (see `watch`). */
@@ -252,13 +269,26 @@ class WsTransportConnection implements TransportConnection {
     ws.on("pong", WsTransportConnection.#onPong);
     ws.on("error", WsTransportConnection.#onError);
     ws.on("close", WsTransportConnection.#onClose);
+    const internals = ws as unknown as { _socket: Duplex; _sender: WsSender; _extensions: Record<string, unknown> };
+    corkReads(internals._socket);
+    if (Object.keys(internals._extensions).length === 0) {
+      this.#raw = internals._socket;
+      this.#sender = internals._sender;
+    }
     // The close frame from the peer is seen by the receiver before the TCP connection ends;
     // report it then, so the handler learns of the disconnect without waiting for the socket.
-    const receiver = (ws as unknown as { _receiver?: { on?: (event: string, fn: (code: number, reason: Buffer) => void) => void } })
-      ._receiver;
-    receiver?.on?.("conclude", (code, reason) => this.#listener.onPeerClose(code, reason.toString("utf8")));
-    this.#deferViolations((ws as unknown as { _receiver?: Receiver })._receiver);
+    const receiver = (ws as unknown as { _receiver?: Receiver })._receiver;
+    if (receiver !== undefined && typeof receiver.on === "function") {
+      receiver[kTransport] = this;
+      receiver.on("conclude", WsTransportConnection.#onConclude);
+    }
+    this.#deferViolations(receiver);
   }
+
+  static #onConclude = function (this: Receiver, code: number, reason: Buffer): void {
+    const transport = this[kTransport];
+    if (transport !== undefined) transport.#listener.onPeerClose(code, reason.toString("utf8"));
+  };
 
   /**
    * On a protocol violation ws sends its close frame at once, while the messages that came
@@ -325,15 +355,26 @@ class WsTransportConnection implements TransportConnection {
       callback?.(new Error("WebSocket is not open"));
       return;
     }
-    // Short strings go as Buffers (node's faster write path, ~0.5 µs a frame at 64 B); long ones
-    // as strings, which ws hands to the socket unframed-copied, where a Buffer.from would add an
-    // unpooled allocation per frame (the size-dependent cost measured at 4 KiB).
     this.#queuedFrames++;
-    ws.send(
-      typeof data === "string" && data.length < SHORT_STRING ? Buffer.from(data, "utf8") : data,
-      { binary: isBinary },
-      callback === undefined ? this.#written : (error) => (this.#written(), callback(error)),
-    );
+    const written = callback === undefined ? this.#written : (error?: Error | null) => (this.#written(), callback(error ?? undefined));
+    const raw = this.#raw;
+    if (raw !== undefined && this.#sender!._state === 0 && this.#sender!._queue.length === 0) {
+      // Short frames are built here whole and written at once (see frame.ts); ws's sender would
+      // allocate a header and write header and payload as two chunks.
+      if (typeof data === "string") {
+        if (data.length < SHORT_STRING) {
+          raw.write(textFrame(data), written);
+          return;
+        }
+      } else if (data.byteLength < SHORT_BYTES) {
+        raw.write(bytesFrame(data, isBinary), written);
+        return;
+      }
+    }
+    // Long strings go to ws as strings, which it hands to the socket unframed-copied, where a
+    // Buffer.from would add an unpooled allocation per frame (the size-dependent cost measured
+    // at 4 KiB); long Buffers as they are, header and payload in two chunks.
+    ws.send(data, { binary: isBinary }, written);
   }
 
   close(code: number, reason: string): void {
@@ -341,8 +382,12 @@ class WsTransportConnection implements TransportConnection {
   }
 
   terminate(): void {
-    if (this.#ws !== undefined) this.#ws.terminate();
-    else this.#socket?.destroy();
+    if (this.#ws !== undefined) {
+      // Replies already sent go out before the socket is destroyed, as they did when each
+      // frame was written at once: destroy() drops what a corked socket still holds.
+      flushReplies((this.#ws as unknown as { _socket: Duplex })._socket);
+      this.#ws.terminate();
+    } else this.#socket?.destroy();
   }
 
   ping(data: Buffer): void {
