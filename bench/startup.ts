@@ -28,19 +28,27 @@ function median(values: readonly number[]): number {
 function timeRun(command: string, args: readonly string[], env: Record<string, string>, done?: (out: string) => boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(command, [...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group: `npm start` runs the server as a child of npm, and both must go.
+    const child = spawn(command, [...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const killGroup = (signal: NodeJS.Signals): void => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // already gone
+      }
+    };
     let out = "";
     let err = "";
     let elapsed: number | undefined;
     const timer = setTimeout(() => {
-      child.kill("SIGKILL");
+      killGroup("SIGKILL");
       reject(new Error(`${command} ${args.join(" ")}: nothing within 30 s\n${out}\n${err}`));
     }, 30_000);
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       out += chunk;
       if (elapsed === undefined && done?.(out) === true) {
         elapsed = performance.now() - started;
-        child.kill("SIGTERM");
+        killGroup("SIGTERM");
       }
     });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
