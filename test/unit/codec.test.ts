@@ -4,11 +4,18 @@
  * which frame each reply becomes.
  */
 import * as effect from "effect";
-import { describe, expect, test } from "vitest";
-import { adoptEffect } from "../../src/codec/effect.js";
+import { describe, expect, test, vi } from "vitest";
+import { adoptEffect, effectIfLoaded, preloadEffect } from "../../src/codec/effect.js";
 import { createDecoder, createEncoder, type Decoded, encodeNow } from "../../src/codec/message-codec.js";
 import { encodeMsgpack } from "../../src/codec/msgpack.js";
 import type { StandardSchemaResult, StandardSchemaV1 } from "../../src/codec/schema.js";
+
+// The real effect.js, with two of its functions watched: whether a route preloads effect, and
+// (for the tests of the loading path) what "effect is loaded" answers.
+vi.mock("../../src/codec/effect.js", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("../../src/codec/effect.js")>();
+  return { ...actual, preloadEffect: vi.fn(actual.preloadEffect), effectIfLoaded: vi.fn(actual.effectIfLoaded) };
+});
 
 const { Schema } = effect;
 // The codec loads effect lazily; this file has imported it already, so encoders answer synchronously.
@@ -210,3 +217,57 @@ describe('createEncoder ("msgpack")', () => {
     expect(() => encode({})).toThrow(new TypeError("Reply does not match the send schema: Expected a number"));
   });
 });
+
+describe("effect loading", () => {
+  const effectSchema = () => Schema.Struct({ at: Schema.DateFromString });
+
+  test("a decoder preloads effect for an effect schema (JSON or { msgpack }), and only then", () => {
+    const preload = vi.mocked(preloadEffect);
+    preload.mockClear();
+    createDecoder("msgpack", "binary");
+    createDecoder({ msgpack: doubled() }, "binary");
+    createDecoder(doubled(), "text");
+    createDecoder("json", "text");
+    expect(preload).toHaveBeenCalledTimes(0);
+    createDecoder({ msgpack: effectSchema() }, "binary");
+    expect(preload).toHaveBeenCalledTimes(1);
+    createDecoder(effectSchema(), "text");
+    expect(preload).toHaveBeenCalledTimes(2);
+  });
+
+  test("encodeNow refuses an encoder that answers with a promise", () => {
+    expect(() => encodeNow(() => Promise.resolve(undefined), 1)).toThrow(
+      new TypeError("Cannot encode synchronously: effect is still loading (await the app's start first)"),
+    );
+    expect(encodeNow(() => ({ data: "x", isBinary: false }), 1)).toStrictEqual({ data: "x", isBinary: false });
+  });
+
+  test("an effect send schema before effect has loaded answers with a promise of the frame, then synchronously once compiled", async () => {
+    const loadedNow = vi.mocked(effectIfLoaded);
+    const encode = createEncoder(undefined, effectSchema());
+    loadedNow.mockReturnValueOnce(undefined);
+    const pending = encode({ at: new Date(0) });
+    expect(pending).toBeInstanceOf(Promise);
+    expect(() => encodeNow(encode, "s")).not.toThrow();
+    expect(await pending).toStrictEqual({ data: '{"at":"1970-01-01T00:00:00.000Z"}', isBinary: false });
+    // Compiled once: later replies do not ask whether effect is loaded.
+    loadedNow.mockReturnValue(undefined);
+    try {
+      expect(encode({ at: new Date(1000) })).toStrictEqual({ data: '{"at":"1970-01-01T00:00:01.000Z"}', isBinary: false });
+    } finally {
+      loadedNow.mockReset();
+      loadedNow.mockImplementation((await vi.importActual<typeof import("../../src/codec/effect.js")>("../../src/codec/effect.js")).effectIfLoaded);
+    }
+  });
+
+  test("a MessagePack effect send schema before effect has loaded answers with a promise of the binary frame", async () => {
+    const loadedNow = vi.mocked(effectIfLoaded);
+    const encode = createEncoder(undefined, effectSchema(), "msgpack");
+    loadedNow.mockReturnValueOnce(undefined);
+    const pending = encode({ at: new Date(0) });
+    expect(pending).toBeInstanceOf(Promise);
+    expect(() => encodeNow(encode, { at: new Date(0) })).not.toThrow();
+    expect(await pending).toStrictEqual({ data: encodeMsgpack({ at: "1970-01-01T00:00:00.000Z" }), isBinary: true });
+  });
+});
+

@@ -8,7 +8,8 @@ import { describe, expect, test } from "vitest";
 import { createDecoder, createEncoder, type Decoder } from "../../src/codec/message-codec.js";
 import { MessageError } from "../../src/connection/errors.js";
 import type { HandlerParent } from "../../src/handlers/actor.js";
-import { MessagePipeline, type OnInvalid, type PipelineSpec } from "../../src/handlers/pipeline.js";
+import { keepOpen, KeepOpen, MessagePipeline, type OnInvalid, type PipelineSpec } from "../../src/handlers/pipeline.js";
+import type { Encoder } from "../../src/codec/message-codec.js";
 
 interface Deferred<T = void> {
   promise: Promise<T>;
@@ -66,13 +67,18 @@ const frame = (text: string): Buffer => Buffer.from(text);
 function pipeline(
   parent: Parent,
   handle: PipelineSpec<typeof CONTEXT>["handle"],
-  options: { onInvalid?: OnInvalid<typeof CONTEXT>; onError?: PipelineSpec<typeof CONTEXT>["onError"]; decode?: Decoder } = {},
+  options: {
+    onInvalid?: OnInvalid<typeof CONTEXT>;
+    onError?: PipelineSpec<typeof CONTEXT>["onError"];
+    decode?: Decoder;
+    encode?: Encoder;
+  } = {},
 ): MessagePipeline<typeof CONTEXT> {
   return new MessagePipeline(
     parent.parent,
     {
       decode: options.decode ?? createDecoder("json", "text"),
-      encode: createEncoder(undefined, undefined),
+      encode: options.encode ?? createEncoder(undefined, undefined),
       handle,
       onInvalid: options.onInvalid ?? "close",
       onError: options.onError,
@@ -450,5 +456,309 @@ describe("MessagePipeline", () => {
     gate.resolve(undefined);
     await tick();
     expect(calls).toStrictEqual(["idle"]);
+  });
+
+  test("a message pushed while the queue drains (from inside a handler) waits its turn behind the queued ones", () => {
+    const p = recordingParent();
+    const seen: unknown[] = [];
+    const pipe = pipeline(p, (data) => {
+      seen.push(data);
+      if (data === 1) pipe.push(frame("3"), false);
+    });
+    pipe.push(frame("1"), false);
+    pipe.push(frame("2"), false);
+    pipe.release();
+    expect(seen).toStrictEqual([1, 2, 3]);
+  });
+
+  test("whenIdle asked from inside a handler while more is queued waits for the queue", () => {
+    const p = recordingParent();
+    const calls: string[] = [];
+    const pipe = pipeline(p, (data) => {
+      calls.push(`handle ${String(data)}`);
+      if (data === 1) pipe.whenIdle(() => calls.push("idle"));
+    });
+    pipe.push(frame("1"), false);
+    pipe.push(frame("2"), false);
+    pipe.release();
+    expect(calls).toStrictEqual(["handle 1", "handle 2", "idle"]);
+  });
+
+  test("draining resumes the transport as soon as the queued bytes are down to half, and not before", () => {
+    const p = recordingParent(1000);
+    (p.parent as { inboundHighWaterBytes: number }).inboundHighWaterBytes = 10;
+    const pipe = pipeline(p, (data) => void p.log.push(["handle", data]));
+    pipe.push(frame("1"), false);
+    pipe.push(frame("1234"), false);
+    pipe.push(frame("12345"), false); // 10 bytes
+    expect(p.log).toStrictEqual([["pause"]]);
+    pipe.release();
+    expect(p.log).toStrictEqual([
+      ["pause"],
+      ["handle", 1], // 9 bytes left: above half
+      ["resume"], // 5 bytes left: half
+      ["handle", 1234],
+      ["handle", 12345],
+    ]);
+  });
+
+  test("an asynchronous encoder is awaited: its frame is sent, nothing when it gives undefined, and the next message waits", async () => {
+    const p = recordingParent();
+    const encoding: Deferred<{ data: string; isBinary: boolean } | undefined>[] = [];
+    const encode: Encoder = () => {
+      const d = deferred<{ data: string; isBinary: boolean } | undefined>();
+      encoding.push(d);
+      return d.promise;
+    };
+    const started: unknown[] = [];
+    const pipe = pipeline(
+      p,
+      (data) => {
+        started.push(data);
+        return data;
+      },
+      { encode },
+    );
+    pipe.release();
+    pipe.push(frame("1"), false);
+    pipe.push(frame("2"), false);
+    pipe.push(frame("3"), false);
+    expect(started).toStrictEqual([1]);
+    encoding[0]!.resolve({ data: "one", isBinary: true });
+    await tick();
+    expect(p.log).toStrictEqual([["reply", "one", true]]);
+    expect(started).toStrictEqual([1, 2]);
+    encoding[1]!.resolve(undefined);
+    await tick();
+    expect(started).toStrictEqual([1, 2, 3]);
+    expect(p.log).toStrictEqual([["reply", "one", true]]);
+    encoding[2]!.resolve({ data: "three", isBinary: false });
+    await tick();
+    expect(p.log).toStrictEqual([
+      ["reply", "one", true],
+      ["reply", "three", false],
+    ]);
+    expect(pipe.failed).toBe(false);
+  });
+
+  test("keepOpen(reply) makes a KeepOpen carrying the reply; keepOpen() carries undefined", () => {
+    const withReply = keepOpen({ error: "nope" });
+    expect(withReply).toBeInstanceOf(KeepOpen);
+    expect(withReply.reply).toStrictEqual({ error: "nope" });
+    const bare = keepOpen();
+    expect(bare).toBeInstanceOf(KeepOpen);
+    expect(bare.reply).toBeUndefined();
+  });
+
+  test("onError returning keepOpen(reply): the reply is sent and the next message runs; keepOpen() sends nothing", () => {
+    const p = recordingParent();
+    const boom = new Error("boom");
+    const pipe = pipeline(
+      p,
+      (data) => {
+        if (data === 1 || data === 2) throw boom;
+        return { ok: data };
+      },
+      {
+        onError: (error, context) => {
+          p.log.push(["onError", error, context]);
+          return p.log.filter(([what]) => what === "onError").length === 1 ? keepOpen({ failed: true }) : keepOpen();
+        },
+      },
+    );
+    pipe.push(frame("1"), false);
+    pipe.push(frame("2"), false);
+    pipe.push(frame("3"), false);
+    pipe.release();
+    expect(p.log).toStrictEqual([
+      ["onError", boom, CONTEXT],
+      ["reply", '{"failed":true}', false],
+      ["onError", boom, CONTEXT],
+      ["reply", '{"ok":3}', false],
+    ]);
+    expect(pipe.failed).toBe(false);
+    pipe.push(frame("4"), false);
+    expect(p.log.at(-1)).toStrictEqual(["reply", '{"ok":4}', false]);
+  });
+
+  test("onError returning something other than keepOpen fails the connection with the handler's error", () => {
+    const p = recordingParent();
+    const boom = new Error("boom");
+    const pipe = pipeline(p, () => {
+      throw boom;
+    }, { onError: () => ({ reply: "looks like keepOpen but is not" }) });
+    pipe.release();
+    pipe.push(frame("1"), false);
+    expect(p.log).toStrictEqual([["fail", boom]]);
+    expect(pipe.failed).toBe(true);
+  });
+
+  test("an async onError is awaited: later messages wait; keepOpen then answers and the queue goes on", async () => {
+    const p = recordingParent();
+    const boom = new Error("boom");
+    const hook = deferred<unknown>();
+    const seen: unknown[] = [];
+    const pipe = pipeline(
+      p,
+      (data) => {
+        seen.push(data);
+        if (data === 1) throw boom;
+        return { ok: data };
+      },
+      { onError: () => hook.promise },
+    );
+    pipe.release();
+    pipe.push(frame("1"), false);
+    pipe.push(frame("2"), false);
+    await tick();
+    // Still deciding: the second message waits, and so does whenIdle.
+    expect(seen).toStrictEqual([1]);
+    const calls: string[] = [];
+    pipe.whenIdle(() => calls.push("idle"));
+    expect(calls).toStrictEqual([]);
+    pipe.push(frame("3"), false);
+    expect(seen).toStrictEqual([1]);
+    hook.resolve(keepOpen("sorry"));
+    await tick();
+    expect(seen).toStrictEqual([1, 2, 3]);
+    expect(p.log).toStrictEqual([
+      ["reply", "sorry", false],
+      ["reply", '{"ok":2}', false],
+      ["reply", '{"ok":3}', false],
+    ]);
+    expect(calls).toStrictEqual(["idle"]);
+    expect(pipe.failed).toBe(false);
+  });
+
+  test("an async onError that is not keepOpen fails the connection once it settles", async () => {
+    const p = recordingParent();
+    const boom = new Error("boom");
+    const pipe = pipeline(p, () => {
+      throw boom;
+    }, { onError: async () => "no" });
+    pipe.release();
+    pipe.push(frame("1"), false);
+    pipe.push(frame("2"), false);
+    expect(p.log).toStrictEqual([]);
+    expect(pipe.failed).toBe(false);
+    await tick();
+    expect(p.log).toStrictEqual([["fail", boom]]);
+    expect(pipe.failed).toBe(true);
+  });
+
+  test("after an async onError rejects, the pipeline is idle: whenIdle runs at once", async () => {
+    const p = recordingParent();
+    const hookError = new Error("hook");
+    const pipe = pipeline(p, () => {
+      throw new Error("boom");
+    }, { onError: () => Promise.reject(hookError) });
+    pipe.release();
+    pipe.push(frame("1"), false);
+    await tick();
+    expect(pipe.failed).toBe(true);
+    const calls: string[] = [];
+    pipe.whenIdle(() => calls.push("idle"));
+    expect(calls).toStrictEqual(["idle"]);
+  });
+
+  test("keepOpen's reply waiting on the outbound buffer holds the next message until it drained", async () => {
+    const p = recordingParent();
+    const drained = deferred();
+    const seen: unknown[] = [];
+    const pipe = pipeline(
+      p,
+      (data) => {
+        seen.push(data);
+        if (data === 1) throw new Error("boom");
+        return undefined;
+      },
+      {
+        onError: () => {
+          p.replyWith = drained.promise;
+          return keepOpen("sorry");
+        },
+      },
+    );
+    pipe.release();
+    pipe.push(frame("1"), false);
+    p.replyWith = undefined;
+    pipe.push(frame("2"), false);
+    expect(seen).toStrictEqual([1]);
+    expect(p.log).toStrictEqual([["reply", "sorry", false]]);
+    const calls: string[] = [];
+    pipe.whenIdle(() => calls.push("idle"));
+    await tick();
+    expect(seen).toStrictEqual([1]);
+    expect(calls).toStrictEqual([]);
+    drained.resolve();
+    await tick();
+    expect(seen).toStrictEqual([1, 2]);
+    expect(calls).toStrictEqual(["idle"]);
+    expect(pipe.failed).toBe(false);
+  });
+
+  test("keepOpen's reply that cannot be encoded, or whose send rejects, fails the connection with that error", async () => {
+    const encodeFailed = recordingParent();
+    const a = pipeline(encodeFailed, () => {
+      throw new Error("boom");
+    }, { onError: () => keepOpen(Symbol("unsendable")) });
+    a.release();
+    a.push(frame("1"), false);
+    a.push(frame("2"), false);
+    expect(encodeFailed.log).toHaveLength(1);
+    const [what, error] = encodeFailed.log[0] as [string, Error];
+    expect(what).toBe("fail");
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toBe("Cannot send symbol as JSON");
+    expect(a.failed).toBe(true);
+
+    const sendFailed = recordingParent();
+    const sendError = new Error("socket gone");
+    const seen: unknown[] = [];
+    const b = pipeline(
+      sendFailed,
+      (data) => {
+        seen.push(data);
+        throw new Error("boom");
+      },
+      {
+        onError: () => {
+          sendFailed.replyWith = Promise.reject(sendError);
+          return keepOpen("sorry");
+        },
+      },
+    );
+    b.release();
+    b.push(frame("1"), false);
+    sendFailed.replyWith = undefined;
+    b.push(frame("2"), false);
+    expect(b.failed).toBe(false);
+    await tick();
+    expect(sendFailed.log).toStrictEqual([
+      ["reply", "sorry", false],
+      ["fail", sendError],
+    ]);
+    expect(seen).toStrictEqual([1]);
+    expect(b.failed).toBe(true);
+    const calls: string[] = [];
+    b.whenIdle(() => calls.push("idle"));
+    expect(calls).toStrictEqual(["idle"]);
+  });
+
+  test("keepOpen() with no reply sends nothing, even with an encoder that would encode undefined", () => {
+    const p = recordingParent();
+    const pipe = pipeline(
+      p,
+      (data) => {
+        if (data === 1) throw new Error("boom");
+        return data;
+      },
+      { onError: () => keepOpen(), encode: (value) => ({ data: `encoded ${String(value)}`, isBinary: false }) },
+    );
+    pipe.release();
+    pipe.push(frame("1"), false);
+    pipe.push(frame("2"), false);
+    expect(p.log).toStrictEqual([["reply", "encoded 2", false]]);
+    expect(pipe.failed).toBe(false);
   });
 });
