@@ -14,9 +14,8 @@
  * - `/room`: every message is published to every other member of one room, awaiting each
  *   member's send (the rooms example's publisher), and answered `ok` to its sender.
  */
-import { setImmediate as nextTurn } from "node:timers/promises";
 import { type AnySocket, createApp, websocket, websocketListener } from "../../src/index.js";
-import type { FromServer, ToServer } from "./fault-protocol.js";
+import { serveOverIpc } from "./ipc-server.js";
 
 const echo = websocket("/echo", async (socket) => {
   await socket.accept();
@@ -45,46 +44,5 @@ const room = websocket("/room", async (socket) => {
   }
 });
 
-async function main(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error("budget-server needs node --expose-gc");
-  const send = process.send?.bind(process);
-  if (send === undefined) throw new Error("budget-server must be started with an IPC channel");
-  const overrides = JSON.parse(process.env.BUDGET_OPTIONS ?? "{}") as Record<string, unknown>;
-
-  const app = createApp({ routes: [echo, listener, room], ...overrides });
-  const address = await app.listen({ port: 0, host: "127.0.0.1" });
-
-  process.on("message", (message: ToServer) => {
-    if (message.type !== "stats") return;
-    void (async () => {
-      if (message.gc) {
-        for (let i = 0; i < 4; i++) {
-          gc();
-          await nextTurn();
-        }
-      }
-      const memory = process.memoryUsage();
-      const reply: FromServer = {
-        type: "stats",
-        id: message.id,
-        stats: app.stats(),
-        heapUsed: memory.heapUsed,
-        arrayBuffers: memory.arrayBuffers,
-        rss: memory.rss,
-        handles: process.getActiveResourcesInfo().length,
-      };
-      send(reply);
-    })();
-  });
-
-  const stop = (): void => void app.close({ timeoutMs: 1000 }).finally(() => process.exit(0));
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-  process.once("disconnect", () => process.exit(0));
-
-  const ready: FromServer = { type: "ready", port: address.port };
-  send(ready);
-}
-
-await main();
+const overrides = JSON.parse(process.env.BUDGET_OPTIONS ?? "{}") as Record<string, unknown>;
+await serveOverIpc("budget-server", createApp({ routes: [echo, listener, room], ...overrides }));

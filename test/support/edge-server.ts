@@ -17,9 +17,8 @@
  * - `/never-accept`: a handler that never answers (the handshake timeout ends it);
  * - HTTP: `GET /stats` (the app's counters as JSON), `POST /body` (echoes the body), `GET /slow` (answers after 100 ms).
  */
-import { setImmediate as nextTurn } from "node:timers/promises";
 import { createApp, get, post, provide, silentLogger, websocket, websocketListener, websocketStream, type App } from "../../src/index.js";
-import type { FromServer, ToServer } from "./fault-protocol.js";
+import { serveOverIpc } from "./ipc-server.js";
 
 const echo = websocket("/echo", async (socket) => {
   await socket.accept();
@@ -88,44 +87,12 @@ const slow = get("/slow", async () => {
   return "slow";
 });
 
-async function main(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error("edge-server needs node --expose-gc");
-  const send = process.send?.bind(process);
-  if (send === undefined) throw new Error("edge-server must be started with an IPC channel");
-
-  app = createApp({
-    routes: [echo, listener, stream, withDependencies, guarded, room, neverAccept, stats, body, slow],
-    logger: silentLogger,
-    maxPayload: 64 * 1024,
-    heartbeat: { intervalMs: 500, timeoutMs: 500 },
-    handshakeTimeoutMs: 1000,
-    closeTimeoutMs: 500,
-  });
-  const address = await app.listen({ port: 0, host: "127.0.0.1" });
-
-  process.on("message", (message: ToServer) => {
-    if (message.type !== "stats") return;
-    void (async () => {
-      if (message.gc) {
-        for (let i = 0; i < 4; i++) {
-          gc();
-          await nextTurn();
-        }
-      }
-      const memory = process.memoryUsage();
-      const reply: FromServer = { type: "stats", id: message.id, stats: app.stats(), heapUsed: memory.heapUsed, arrayBuffers: memory.arrayBuffers, rss: memory.rss };
-      send(reply);
-    })();
-  });
-
-  const stop = (): void => void app.close({ timeoutMs: 1000 }).finally(() => process.exit(0));
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-  process.once("disconnect", () => process.exit(0));
-
-  const ready: FromServer = { type: "ready", port: address.port };
-  send(ready);
-}
-
-await main();
+app = createApp({
+  routes: [echo, listener, stream, withDependencies, guarded, room, neverAccept, stats, body, slow],
+  logger: silentLogger,
+  maxPayload: 64 * 1024,
+  heartbeat: { intervalMs: 500, timeoutMs: 500 },
+  handshakeTimeoutMs: 1000,
+  closeTimeoutMs: 500,
+});
+await serveOverIpc("edge-server", app);

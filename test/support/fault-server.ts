@@ -14,9 +14,9 @@
  * - `/stream?size=N&count=C`: pushes C strings of N bytes (default: forever, 16 KiB), then closes 1000;
  * - `/never-accept`: a handler that never answers the handshake (it waits for the close).
  */
-import { setImmediate as nextTurn } from "node:timers/promises";
 import { createApp, websocket, websocketListener, websocketStream } from "../../src/index.js";
-import { FAULT_SERVER_OPTIONS, type FromServer, type ToServer } from "./fault-protocol.js";
+import { FAULT_SERVER_OPTIONS } from "./fault-protocol.js";
+import { serveOverIpc } from "./ipc-server.js";
 
 const echo = websocket("/echo", async (socket) => {
   await socket.accept();
@@ -40,40 +40,4 @@ const neverAccept = websocket("/never-accept", async (socket) => {
   await socket.closed;
 });
 
-async function main(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error("fault-server needs node --expose-gc");
-  const send = process.send?.bind(process);
-  if (send === undefined) throw new Error("fault-server must be started with an IPC channel");
-
-  const app = createApp({ routes: [echo, listener, stream, neverAccept], ...FAULT_SERVER_OPTIONS });
-  const address = await app.listen({ port: 0, host: "127.0.0.1" });
-
-  process.on("message", (message: ToServer) => {
-    if (message.type !== "stats") return;
-    void (async () => {
-      if (message.gc) {
-        // Several full collections with turns of the event loop between them, so that
-        // finalizers and weak references queued by one collection are freed by the next.
-        for (let i = 0; i < 4; i++) {
-          gc();
-          await nextTurn();
-        }
-      }
-      const memory = process.memoryUsage();
-      const reply: FromServer = { type: "stats", id: message.id, stats: app.stats(), heapUsed: memory.heapUsed, arrayBuffers: memory.arrayBuffers, rss: memory.rss };
-      send(reply);
-    })();
-  });
-
-  const stop = (): void => void app.close({ timeoutMs: 1000 }).finally(() => process.exit(0));
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-  // The test runner went away: never outlive it.
-  process.once("disconnect", () => process.exit(0));
-
-  const ready: FromServer = { type: "ready", port: address.port };
-  send(ready);
-}
-
-await main();
+await serveOverIpc("fault-server", createApp({ routes: [echo, listener, stream, neverAccept], ...FAULT_SERVER_OPTIONS }));
