@@ -23,7 +23,7 @@ export type { AroundConnectionOptions, ConnectionMiddleware } from "./guards/aro
 export type { ParameterOptions, Parameters } from "./guards/parameters.js";
 export type { WebSocketHandler, WebSocketOptions, WebSocketRoute } from "./handlers/websocket.js";
 export { websocketListener } from "./handlers/listener.js";
-export type { ListenerOptions } from "./handlers/listener.js";
+export type { ListenerOptions, MessageCodecOptions } from "./handlers/listener.js";
 export { websocketStream } from "./handlers/stream.js";
 export type { StreamOptions, StreamSource } from "./handlers/stream.js";
 export { websocketMachine } from "./handlers/machine.js";

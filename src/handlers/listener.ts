@@ -13,22 +13,28 @@ import { MessagePipeline, type OnInvalid, type PipelineSpec } from "./pipeline.j
 import { closeSession, openSession, type SessionHooks } from "./session.js";
 import type { WebSocketRoute } from "./websocket.js";
 
-export interface ListenerOptions<Path extends string, R extends ReceiveKind, D extends Dependencies>
-  extends LayerOptions,
-    SessionHooks<HandlerContext<Path, D>> {
-  /** What the handler receives: `"text"` (default), `"bytes"`, `"json"`, `"msgpack"`, a schema (effect Schema or any Standard Schema) the JSON must satisfy, or `{ msgpack: schema }`. */
-  readonly receive?: R;
+/** How frames become data and replies become frames: the options listeners and machine handlers share. */
+export interface MessageCodecOptions<Path extends string, D extends Dependencies> {
   /** How replies that are not strings or bytes are encoded: `"json"` (default), or `"msgpack"` (binary frames; the default when `receive` is MessagePack). */
   readonly encoding?: ValueEncoding;
   /** A schema replies are encoded through (effect Schema) or checked against (Standard Schema). */
   readonly send?: MessageSchema;
-  /** The frame kind accepted: `"text"` (default; `"binary"` when `receive` is `"bytes"`). The other kind closes with 1003. */
+  /** The frame kind accepted: `"text"` (default; `"binary"` when `receive` is `"bytes"` or MessagePack). The other kind closes with 1003. */
   readonly receiveMode?: FrameMode;
   /** Force the frame kind of replies; by default strings and JSON go as text, bytes as binary. */
   readonly sendMode?: FrameMode;
-  readonly dependencies?: D;
   /** A message that does not decode: `"close"` (default: 1003 / 1007 with a reason naming the problem), `"reply"` (an error frame, stay open), or a function whose result is sent. */
   readonly onInvalid?: OnInvalid<HandlerContext<Path, D>>;
+}
+
+export interface ListenerOptions<Path extends string, R extends ReceiveKind, D extends Dependencies>
+  extends LayerOptions,
+    MessageCodecOptions<Path, D>,
+    SessionHooks<HandlerContext<Path, D>> {
+  // Declared here, not in the shared options, so that `D` is inferred from it.
+  readonly dependencies?: D;
+  /** What the handler receives: `"text"` (default), `"bytes"`, `"json"`, `"msgpack"`, a schema (effect Schema or any Standard Schema) the JSON must satisfy, or `{ msgpack: schema }`. */
+  readonly receive?: R;
   /** Called with an error the handler threw, before the connection closes with 1011; return `keepOpen(reply?)` to answer and stay open. */
   readonly onError?: (error: unknown, context: HandlerContext<Path, D>) => unknown;
   /** Called once per message, in order. Its result is the reply: string → text, bytes → binary, `undefined` → none, else JSON. */

@@ -14,17 +14,16 @@ import type { IncomingHttpHeaders } from "node:http";
 import { type Actor, type AnyStateMachine, type EventObject, createActor } from "xstate";
 import { type LayerOptions, pickLayer } from "../app/layers.js";
 import type { PathParams } from "../app/path-params.js";
-import { type DataOf, type Encoder, type FrameMode, type ReceiveKind, type ValueEncoding } from "../codec/message-codec.js";
-import type { MessageSchema } from "../codec/schema.js";
+import { type DataOf, type Encoder, type FrameMode, type ReceiveKind } from "../codec/message-codec.js";
 import { assertCloseFrame, truncateReason } from "../connection/close-codes.js";
 import { MessageError, WebSocketError } from "../connection/errors.js";
 import type { AppDependencies, Dependencies, ResolvedDependencies } from "../dependencies/provide.js";
 import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
 import { type AnyContext, createContext, type HandlerContext } from "./context.js";
-import { listenerSpec } from "./listener.js";
+import { listenerSpec, type MessageCodecOptions } from "./listener.js";
 import { CLOSE_CONNECTION, type CloseConnectionEmitted, SEND_MESSAGE, type SendMessageEmitted } from "./machine-actions.js";
 import { isReservedEventType, stateName } from "./machine-state.js";
-import { MessagePipeline, type OnInvalid, type PipelineSpec } from "./pipeline.js";
+import { MessagePipeline, type PipelineSpec } from "./pipeline.js";
 import { closeSession, openSession, type SessionHooks } from "./session.js";
 import type { WebSocketRoute } from "./websocket.js";
 
@@ -78,9 +77,13 @@ export interface MachineOutput {
   readonly reason?: string;
 }
 
+/** `encoding`, `send`, `receiveMode`, `sendMode` and `onInvalid` are a listener's (replies are what `sendMessage` sends). */
 export interface MachineOptions<Path extends string, R extends ReceiveKind, D extends Dependencies>
   extends LayerOptions,
+    MessageCodecOptions<Path, D>,
     SessionHooks<HandlerContext<Path, D>> {
+  // Declared here, not in the shared options, so that `D` is inferred from it.
+  readonly dependencies?: D;
   /**
    * The protocol, made with `setup({...}).createMachine({...})`. Its `input` is a `MachineInput`;
    * it replies with `sendMessage`, closes with `closeConnection` or by reaching a final state
@@ -97,17 +100,6 @@ export interface MachineOptions<Path extends string, R extends ReceiveKind, D ex
   readonly toEvent?: (data: DataOf<R>) => EventObject | undefined;
   /** Messages the current state does not accept. Default `"close"` (1008). */
   readonly onUnexpected?: OnUnexpected<HandlerContext<Path, D>>;
-  /** How `sendMessage` values that are not strings or bytes are encoded: `"json"` (default) or `"msgpack"`. */
-  readonly encoding?: ValueEncoding;
-  /** A schema `sendMessage` values are encoded through (effect Schema) or checked against (Standard Schema). */
-  readonly send?: MessageSchema;
-  /** The frame kind accepted (default: text; binary for `"bytes"` and MessagePack). The other kind closes 1003. */
-  readonly receiveMode?: FrameMode;
-  /** Force the frame kind of what `sendMessage` sends. */
-  readonly sendMode?: FrameMode;
-  readonly dependencies?: D;
-  /** A message that does not decode: `"close"` (default: 1003 / 1007), `"reply"`, or a function whose result is sent. */
-  readonly onInvalid?: OnInvalid<HandlerContext<Path, D>>;
   /** Called with an error an action, guard or actor of the machine threw, before the connection closes with 1011. */
   readonly onError?: (error: unknown, context: HandlerContext<Path, D>) => unknown;
 }
