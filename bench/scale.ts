@@ -98,7 +98,7 @@ if (perWorker > limit - 200) throw new Error(`scale: about ${perWorker} connecti
 
 const port = await freePort();
 const prefix = `statewire-scale:${process.pid}:${Date.now()}:`;
-const server = spawn(process.execPath, ["--import", "tsx", "examples/workers.ts"], {
+const server = spawn(process.execPath, ["--conditions=statewire-source", "--import", "tsx", "examples/workers.ts"], {
   cwd: ROOT,
   env: { ...process.env, WORKERS: String(W), PORT: String(port), HOST: "127.0.0.1", REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379", REDIS_PREFIX: prefix },
   stdio: ["ignore", "pipe", "inherit"],
