@@ -6,19 +6,26 @@
  */
 import { WebSocket } from "ws";
 
-export type ScaleCommand = { type: "open"; url: string; count: number; generator: number; perAddress: number; concurrency: number } | { type: "expect"; marker: string };
+export type ScaleCommand =
+  | { type: "open"; url: string; count: number; generator: number; perAddress: number; concurrency: number }
+  | { type: "expect"; marker: string }
+  /** Report how far the broadcast got, whether or not it reached every client. */
+  | { type: "report" };
 export type ScaleReply =
   | { type: "opened"; opened: number; failed: number; firstError?: string }
-  | { type: "received"; received: number; lastAt: number }
+  | { type: "received"; received: number; lastAt: number; closedEarly: Record<string, number> }
   | { type: "closed"; codes: Record<string, number> };
 
 const send = (reply: ScaleReply): void => void process.send?.(reply);
 const sockets: WebSocket[] = [];
 const codes: Record<string, number> = {};
 let closed = 0;
+let shuttingDown = false;
 let marker: string | undefined;
 let received = 0;
 let lastAt = 0;
+/** Closes of greeted connections before shutdown began: each is a connection the broadcast cannot reach. */
+const closedEarly: Record<string, number> = {};
 
 function sourceAddress(generator: number, index: number, perAddress: number): string {
   const n = Math.floor(index / perAddress) + 1;
@@ -39,11 +46,12 @@ function openOne(url: string, localAddress: string, total: number): Promise<void
       if (marker !== undefined && String(data) === marker) {
         received++;
         lastAt = Date.now();
-        if (received === sockets.length) send({ type: "received", received, lastAt });
+        if (received === sockets.length) send({ type: "received", received, lastAt, closedEarly });
       }
     });
     ws.once("close", (code) => {
       codes[code] = (codes[code] ?? 0) + 1;
+      if (greeted && !shuttingDown) closedEarly[code] = (closedEarly[code] ?? 0) + 1;
       if (++closed === total) send({ type: "closed", codes });
       if (!greeted) reject(new Error(`closed with ${code} before the greeting`));
     });
@@ -56,6 +64,11 @@ function openOne(url: string, localAddress: string, total: number): Promise<void
 process.on("message", (command: ScaleCommand) => {
   if (command.type === "expect") {
     marker = command.marker;
+    return;
+  }
+  if (command.type === "report") {
+    shuttingDown = true;
+    send({ type: "received", received, lastAt, closedEarly });
     return;
   }
   void (async () => {

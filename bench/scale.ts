@@ -26,6 +26,8 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "100" },
     "per-address": { type: "string", default: "20000" },
     "timeout-s": { type: "string", default: "1800" },
+    /** Each worker's close deadline at shutdown: closing ~12,500 connections per worker takes a while on 2 cores. */
+    "close-timeout-s": { type: "string", default: "60" },
   },
 });
 const N = Number(values.connections);
@@ -100,7 +102,7 @@ const port = await freePort();
 const prefix = `statewire-scale:${process.pid}:${Date.now()}:`;
 const server = spawn(process.execPath, ["--conditions=statewire-source", "--import", "tsx", "examples/workers.ts"], {
   cwd: ROOT,
-  env: { ...process.env, WORKERS: String(W), PORT: String(port), HOST: "127.0.0.1", REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379", REDIS_PREFIX: prefix },
+  env: { ...process.env, WORKERS: String(W), PORT: String(port), HOST: "127.0.0.1", REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379", REDIS_PREFIX: prefix, CLOSE_TIMEOUT_MS: String(Number(values["close-timeout-s"]) * 1000) },
   stdio: ["ignore", "pipe", "inherit"],
 });
 children.push(server);
@@ -144,9 +146,17 @@ await new Promise((resolve) => setTimeout(resolve, 200));
 const broadcastAt = Date.now();
 const answer = await fetch(`http://127.0.0.1:${port}/broadcast`, { method: "POST", body: marker });
 if (answer.status !== 200) throw new Error(`scale: broadcast answered ${answer.status}`);
-const reached = await waitFor("the broadcast to reach every connection", () => (generators.every((g) => reply(g, "received")) ? generators.map((g) => reply(g, "received")!) : undefined), 300_000).catch(() => generators.map((g) => reply(g, "received") ?? { type: "received" as const, received: 0, lastAt: 0 }));
+const everyReceived = (): Array<Extract<ScaleReply, { type: "received" }>> | undefined =>
+  generators.every((g) => reply(g, "received")) ? generators.map((g) => reply(g, "received")!) : undefined;
+const reached = await waitFor("the broadcast to reach every connection", everyReceived, 120_000).catch(async () => {
+  // Not every client got it: ask each generator how far it got, and which connections had closed.
+  for (const g of generators) g.child.send({ type: "report" } satisfies ScaleCommand);
+  return waitFor("the generators' reports", everyReceived, 30_000);
+});
 const receivedCount = reached.reduce((sum, r) => sum + r.received, 0);
 const broadcastMs = Math.max(...reached.map((r) => r.lastAt)) - broadcastAt;
+const closedEarly: Record<string, number> = {};
+for (const r of reached) for (const [code, n] of Object.entries(r.closedEarly)) closedEarly[code] = (closedEarly[code] ?? 0) + n;
 console.error(`scale: broadcast reached ${receivedCount} in ${broadcastMs} ms`);
 
 const shutdownAt = Date.now();
@@ -170,7 +180,7 @@ const summary = {
   openSeconds: Math.round(openSeconds * 10) / 10,
   rssMiB: { before: Math.round(rssBefore / 1024), after: Math.round(rssAfter / 1024) },
   rssPerConnectionKiB: Math.round(((rssAfter - rssBefore) / Math.max(openCount, 1)) * 100) / 100,
-  broadcast: { reached: receivedCount, toLastClientMs: broadcastMs },
+  broadcast: { reached: receivedCount, toLastClientMs: broadcastMs, closedBeforeIt: closedEarly },
   shutdown: { seconds: Math.round(shutdownSeconds * 10) / 10, codes, serverExit: exitCode, workersReported: finals.length, started, cleanups, handlersUnfinished },
 };
 console.log(`scale: ${JSON.stringify(summary)}`);

@@ -43,7 +43,7 @@ function start() {
   return app;
 }
 
-const role = await runWorkers({ workers: Number(process.env.WORKERS ?? 2), start, close: { timeoutMs: 5000 } });
+const role = await runWorkers({ workers: Number(process.env.WORKERS ?? 2), start, close: { timeoutMs: Number(process.env.CLOSE_TIMEOUT_MS ?? 5000) } });
 if (role.role === "primary") {
   if (process.env.METRICS_PORT !== undefined) {
     const served = await serveClusterMetrics({ port: Number(process.env.METRICS_PORT) });
