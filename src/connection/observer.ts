@@ -89,17 +89,39 @@ export class ObserverHub implements Required<ConnectionObserver> {
   transition(id: number, from: ConnectionState, event: ConnectionEventType, to: ConnectionState): void {
     this.#emit("transition", [id, from, event, to]);
   }
+  // Once per message when observed: a plain loop, no arguments array per call.
   messageIn(id: number, size: number, isBinary: boolean, data: Buffer): void {
-    this.#emit("messageIn", [id, size, isBinary, data]);
+    for (const observer of this.#observers) {
+      if (observer.messageIn === undefined) continue;
+      try {
+        observer.messageIn(id, size, isBinary, data);
+      } catch {
+        // An observer must never break the connection it watches.
+      }
+    }
   }
   messageOut(id: number, size: number, isBinary: boolean, data: string | Uint8Array): void {
-    this.#emit("messageOut", [id, size, isBinary, data]);
+    for (const observer of this.#observers) {
+      if (observer.messageOut === undefined) continue;
+      try {
+        observer.messageOut(id, size, isBinary, data);
+      } catch {
+        // An observer must never break the connection it watches.
+      }
+    }
   }
   messageDropped(id: number, size: number): void {
     this.#emit("messageDropped", [id, size]);
   }
   messageHandled(id: number, durationMs: number): void {
-    this.#emit("messageHandled", [id, durationMs]);
+    for (const observer of this.#observers) {
+      if (observer.messageHandled === undefined) continue;
+      try {
+        observer.messageHandled(id, durationMs);
+      } catch {
+        // An observer must never break the connection it watches.
+      }
+    }
   }
   sendWaited(id: number, durationMs: number): void {
     this.#emit("sendWaited", [id, durationMs]);
