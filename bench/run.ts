@@ -5,6 +5,8 @@
  *   npm run bench -- --quick      # ≈ 30 s: one round, shorter windows, 2,000 idle connections, fan-out to 1,000
  *   npm run bench -- --phases=echo,handshake   # a subset (echo, handshake, idle, fanout); nothing saved
  *   npm run bench -- --servers=sw-listener     # only these servers (+ raw ws); nothing saved
+ *   npm run bench -- --quick --phases=echo --servers=sw-listener-metrics
+ *                                 # one row: the listener echo with metrics on (and off, its reference)
  *   npm run bench -- --source     # statewire from its TypeScript sources (tsx) instead of compiled with tsc
  *   npm run bench -- --profile=sw-listener@4096,sw-websocket@handshake,sw-websocket@idle
  *                                 # CPU profiles of a server and its raw ws reference, compared per message / handshake;
@@ -12,7 +14,8 @@
  *
  * Servers (each its own process, pinned to core 0 with `taskset`): raw `ws` echo, statewire's
  * low-level echo (`websocket()`), its listener echo (text, and JSON validated by an effect
- * schema), socket.io echo; for fan-out: a loop over raw `ws` clients, statewire's channels
+ * schema), its listener echo with the metrics plugin on (`statewire/metrics`, against the same
+ * listener without it), socket.io echo; for fan-out: a loop over raw `ws` clients, statewire's channels
  * (`createChannels`, memory and Redis backends) and a loop over its sockets, socket.io rooms.
  * Every server uses `bufferutil` as statewire ships it; the full run adds 4 KiB echo without it
  * (WS_NO_BUFFER_UTIL=1) for raw `ws` and statewire's low-level echo, and two reference raw `ws`
@@ -143,6 +146,7 @@ const ALL_ECHO_SERVERS: readonly EchoServer[] = [
   { key: "raw", label: "raw ws", family: "raw", bufferutil: true, reference: "raw", script: script("raw-ws.ts"), env: {}, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: true },
   { key: "sw-websocket", label: "statewire low-level", family: "statewire", bufferutil: true, reference: "raw", script: script("statewire-echo.ts"), env: { HANDLER: "websocket" }, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: true },
   { key: "sw-listener", label: "statewire listener", family: "statewire", bufferutil: true, reference: "raw", script: script("statewire-echo.ts"), env: { HANDLER: "listener" }, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: true },
+  { key: "sw-listener-metrics", label: "statewire listener, metrics on", family: "statewire", bufferutil: true, reference: "raw", script: script("statewire-echo.ts"), env: { HANDLER: "listener", METRICS: "1" }, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: false },
   { key: "sw-machine", label: "statewire machine echo", family: "statewire", bufferutil: true, reference: "raw", script: script("statewire-echo.ts"), env: { HANDLER: "machine" }, path: "/ws", protocol: "ws", payload: "text", sizes: SIZES, connections: true },
   { key: "sw-json", label: "statewire listener, JSON + schema", family: "statewire", bufferutil: true, reference: "raw", script: script("statewire-echo.ts"), env: { HANDLER: "json" }, path: "/ws", protocol: "ws", payload: "json", sizes: SIZES, connections: false },
   { key: "socketio", label: "socket.io", family: "socketio", bufferutil: true, reference: "raw", script: script("socketio.ts"), env: {}, path: SIO_PATH, protocol: "socketio", payload: "text", sizes: SIZES, connections: true },
@@ -158,8 +162,14 @@ const ALL_ECHO_SERVERS: readonly EchoServer[] = [
     : []),
 ];
 
-/** `--servers=raw,sw-listener`: only those (raw ws always, for the ratios). */
-const chosen = (key: string): boolean => serversArg === undefined || key === "raw" || key === "fan-raw" || serversArg.split(",").includes(key);
+/** Servers measured against another statewire server (metrics on against off): `--servers` brings that one along. */
+const PAIRED: Readonly<Record<string, string>> = { "sw-listener-metrics": "sw-listener" };
+/** `--servers=raw,sw-listener`: only those (raw ws always, for the ratios, and what they are paired with). */
+const chosen = (key: string): boolean =>
+  serversArg === undefined ||
+  key === "raw" ||
+  key === "fan-raw" ||
+  serversArg.split(",").some((wanted) => wanted === key || PAIRED[wanted] === key);
 const ECHO_SERVERS = ALL_ECHO_SERVERS.filter((server) => chosen(server.key));
 
 interface FanoutServer extends ServerInfo {
@@ -774,6 +784,14 @@ function targets(results: Pick<BenchResults, "echo" | "handshake" | "idle" | "fa
     }
   }
   atLeast("protocol-machine echo throughput, 64 B", echo("sw-machine", 64)?.ratio, 0.6);
+  // Metrics cost what the plugin's observer does per message (counters, a clock read and a bucket), against the same listener without it.
+  for (const size of SIZES) {
+    const on = echo("sw-listener-metrics", size);
+    const off = echo("sw-listener", size);
+    if (on !== undefined && off !== undefined) {
+      atLeast(`listener echo with metrics on, ${size === 64 ? "64 B" : "4 KiB"}, against metrics off`, on.msgsPerSec / off.msgsPerSec, 0.9);
+    }
+  }
   for (const [server, label] of [["sw-websocket", "low-level"], ["sw-listener", "listener"]] as const) {
     atLeast(`handshake rate, ${label}`, results.handshake.find((r) => r.server === server)?.ratio, 0.9);
   }

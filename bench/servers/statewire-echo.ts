@@ -7,6 +7,8 @@
  *   (`{ data: string }`), answered with the decoded value (encoded back to JSON).
  * - HANDLER=machine: `websocketMachine` with a one-state machine whose `message` transition runs
  *   one `sendMessage` action (the per-message cost of the protocol-machine kind).
+ * METRICS=1: with the metrics plugin from `statewire/metrics` (its per-message cost: the bench's
+ * metrics-on row against the same handler without it).
  * `node --import tsx bench/servers/statewire-echo.ts` (PORT=0 by default, 127.0.0.1 only).
  * STATEWIRE_ENTRY: the statewire build to load (the harness compiles one with tsc, as the package
  * ships); by default the TypeScript sources through tsx.
@@ -14,7 +16,7 @@
 import { Schema } from "effect";
 import { setup } from "xstate";
 import { serveControl } from "./control.js";
-import { loadStatewire } from "./entry.js";
+import { loadStatewire, loadStatewireMetrics } from "./entry.js";
 
 const { createApp, sendMessage, websocket, websocketListener, websocketMachine } = await loadStatewire();
 
@@ -42,7 +44,8 @@ const route =
         : undefined;
 if (route === undefined) throw new Error(`unknown HANDLER ${handler}: websocket, listener, json or machine`);
 
-const app = createApp({ routes: [route] });
+const plugins = process.env.METRICS === "1" ? [(await loadStatewireMetrics()).metrics()] : [];
+const app = createApp({ routes: [route], plugins });
 
 const address = await app.listen({ port: Number(process.env.PORT ?? 0), host: "127.0.0.1" });
 serveControl(address.port, () => app.connectionCount);

@@ -520,6 +520,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
       case "wait":
         this.#sent(data, isBinary);
         return new Promise((resolve) => {
+          if (this.settings.observers.active) resolve = this.#timedWait(resolve); // metrics: backpressure wait
           const waiters = (this.#waiters ??= []);
           if (waiters.length === 0) {
             this.waitingSince = Date.now();
@@ -538,6 +539,17 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
         this.#dispatch({ type: "close", code: 1008, reason: "Slow consumer" });
         return undefined;
     }
+  }
+
+  /** `resolve`, first telling observers how long the send waited (once: it may be called again after close). */
+  #timedWait(resolve: () => void): () => void {
+    const since = performance.now();
+    let told = false;
+    return () => {
+      if (!told && this.settings.observers.active) this.settings.observers.sendWaited(this.id, performance.now() - since);
+      told = true;
+      resolve();
+    };
   }
 
   /** A waited-for frame was written (or failed with the connection): progress, the deadline restarts. */

@@ -5,6 +5,7 @@
  * cannot grow server memory.
  */
 import { ReceiveTimeoutError, WebSocketDisconnect } from "./errors.js";
+import type { ObserverHub } from "./observer.js";
 
 export interface InboundMessage {
   readonly data: Buffer;
@@ -22,6 +23,17 @@ export interface ReceiveOptions {
 export interface FlowControl {
   pause(): void;
   resume(): void;
+  /**
+   * The connection's id and the app's observers, told when each message is taken (the
+   * low-level kind's message-handling latency: arrival → the `receive()` that takes it).
+   */
+  readonly id?: number;
+  readonly observers?: ObserverHub;
+}
+
+/** A queued message; `arrivedAt` is `performance.now()` at arrival when observed, else 0. */
+interface Queued extends InboundMessage {
+  readonly arrivedAt: number;
 }
 
 /**
@@ -46,7 +58,7 @@ function abortReason(signal: AbortSignal): Error {
 const asMessage = (data: Buffer, isBinary: boolean): InboundMessage => ({ data, isBinary });
 
 export class Mailbox {
-  readonly #queue: InboundMessage[] = [];
+  readonly #queue: Queued[] = [];
   #head = 0;
   #waiter: Waiter | undefined;
   /** How the peer left; the error itself is built only if a receive must reject with it (a stack trace costs ~25 µs). */
@@ -54,11 +66,13 @@ export class Mailbox {
   #paused = false;
   #bytes = 0;
   readonly #flow: FlowControl;
+  readonly #observers: ObserverHub | undefined;
   readonly #highWater: number;
   readonly #highWaterBytes: number;
 
   constructor(flow: FlowControl, highWater: number, highWaterBytes = Infinity) {
     this.#flow = flow;
+    this.#observers = flow.observers;
     this.#highWater = highWater;
     this.#highWaterBytes = highWaterBytes;
   }
@@ -70,12 +84,15 @@ export class Mailbox {
   push(data: Buffer, isBinary: boolean): void {
     if (this.#ended !== undefined) return;
     const waiter = this.#waiter;
+    const observers = this.#observers;
     if (waiter !== undefined) {
       this.#waiter = undefined;
+      // Taken the moment it arrived.
+      if (observers?.active === true) observers.messageHandled(this.#flow.id ?? 0, 0);
       waiter.resolve(waiter.map(data, isBinary));
       return;
     }
-    this.#queue.push({ data, isBinary });
+    this.#queue.push({ data, isBinary, arrivedAt: observers?.active === true ? performance.now() : 0 });
     this.#bytes += data.length;
     if (!this.#paused && (this.size >= this.#highWater || this.#bytes >= this.#highWaterBytes)) {
       this.#paused = true;
@@ -169,7 +186,11 @@ export class Mailbox {
 
   #shift(): InboundMessage {
     const message = this.#queue[this.#head]!;
-    this.#queue[this.#head] = undefined as unknown as InboundMessage;
+    this.#queue[this.#head] = undefined as unknown as Queued;
+    if (message.arrivedAt !== 0) {
+      const observers = this.#observers;
+      if (observers?.active === true) observers.messageHandled(this.#flow.id ?? 0, performance.now() - message.arrivedAt);
+    }
     this.#head++;
     this.#bytes -= message.data.length;
     if (this.#head === this.#queue.length) {

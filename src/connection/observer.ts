@@ -29,6 +29,15 @@ export interface ConnectionObserver {
   messageOut?(id: number, size: number, isBinary: boolean, data: string | Uint8Array): void;
   /** A frame the runtime refused to send (backpressure `drop`/`close`, or after close). */
   messageDropped?(id: number, size: number): void;
+  /**
+   * A message's handler is done with it, `durationMs` after the message arrived (monotonic clock).
+   * Listeners, machines and streams' `onMessage`: until the handler's result is settled and its
+   * reply written (queueing behind earlier messages and a backpressure wait included). The
+   * low-level kind: until the `receive()` that takes it, i.e. how far behind the handler is.
+   */
+  messageHandled?(id: number, durationMs: number): void;
+  /** A send under the `wait` backpressure policy waited `durationMs` for the client to read (until written, or released by the close). */
+  sendWaited?(id: number, durationMs: number): void;
   handlerStarted?(id: number): void;
   handlerError?(id: number, error: unknown): void;
   handlerFinished?(id: number): void;
@@ -80,14 +89,42 @@ export class ObserverHub implements Required<ConnectionObserver> {
   transition(id: number, from: ConnectionState, event: ConnectionEventType, to: ConnectionState): void {
     this.#emit("transition", [id, from, event, to]);
   }
+  // Once per message when observed: a plain loop, no arguments array per call.
   messageIn(id: number, size: number, isBinary: boolean, data: Buffer): void {
-    this.#emit("messageIn", [id, size, isBinary, data]);
+    for (const observer of this.#observers) {
+      if (observer.messageIn === undefined) continue;
+      try {
+        observer.messageIn(id, size, isBinary, data);
+      } catch {
+        // An observer must never break the connection it watches.
+      }
+    }
   }
   messageOut(id: number, size: number, isBinary: boolean, data: string | Uint8Array): void {
-    this.#emit("messageOut", [id, size, isBinary, data]);
+    for (const observer of this.#observers) {
+      if (observer.messageOut === undefined) continue;
+      try {
+        observer.messageOut(id, size, isBinary, data);
+      } catch {
+        // An observer must never break the connection it watches.
+      }
+    }
   }
   messageDropped(id: number, size: number): void {
     this.#emit("messageDropped", [id, size]);
+  }
+  messageHandled(id: number, durationMs: number): void {
+    for (const observer of this.#observers) {
+      if (observer.messageHandled === undefined) continue;
+      try {
+        observer.messageHandled(id, durationMs);
+      } catch {
+        // An observer must never break the connection it watches.
+      }
+    }
+  }
+  sendWaited(id: number, durationMs: number): void {
+    this.#emit("sendWaited", [id, durationMs]);
   }
   handlerStarted(id: number): void {
     this.#emit("handlerStarted", [id]);

@@ -5,6 +5,7 @@
  */
 import type { Decoded, Decoder, Encoder, InvalidMessage } from "../codec/message-codec.js";
 import { MessageError } from "../connection/errors.js";
+import type { ObserverHub } from "../connection/observer.js";
 import type { HandlerParent } from "./actor.js";
 
 /** What to do with a message that does not decode: close (1003 / 1007), reply with an error frame, or decide. */
@@ -35,12 +36,15 @@ export function keepOpen(reply?: unknown): KeepOpen {
 interface Frame {
   readonly data: Buffer;
   readonly isBinary: boolean;
+  /** `performance.now()` at arrival when observed (the message-handling latency), else 0. */
+  readonly arrivedAt: number;
 }
 
 export class MessagePipeline<Context> {
   readonly #parent: HandlerParent;
   readonly #spec: PipelineSpec<Context>;
   readonly #context: Context;
+  readonly #observers: ObserverHub;
   readonly #queue: Frame[] = [];
   #busy = false;
   /** Until `release()`: messages queue and nothing runs. */
@@ -56,6 +60,7 @@ export class MessagePipeline<Context> {
     this.#parent = parent;
     this.#spec = spec;
     this.#context = context;
+    this.#observers = parent.observers;
   }
 
   get failed(): boolean {
@@ -64,8 +69,10 @@ export class MessagePipeline<Context> {
 
   push(data: Buffer, isBinary: boolean): void {
     if (this.#failed) return;
+    // Observed only: no clock read per message when nothing watches (docs/architecture.md §5).
+    const arrivedAt = this.#observers.active ? performance.now() : 0;
     if (this.#held || this.#busy || this.#queue.length > 0) {
-      this.#queue.push({ data, isBinary });
+      this.#queue.push({ data, isBinary, arrivedAt });
       this.#queuedBytes += data.length;
       if (
         !this.#paused &&
@@ -76,7 +83,7 @@ export class MessagePipeline<Context> {
       }
       return;
     }
-    this.#run(data, isBinary);
+    this.#run(data, isBinary, arrivedAt);
   }
 
   /** Let queued and future messages through. */
@@ -94,26 +101,37 @@ export class MessagePipeline<Context> {
     else this.#onIdle = callback;
   }
 
-  #run(data: Buffer, isBinary: boolean): void {
+  #run(data: Buffer, isBinary: boolean, arrivedAt: number): void {
     let pending: Promise<void> | undefined;
     try {
       pending = this.#step(data, isBinary);
     } catch (error) {
+      if (arrivedAt !== 0) this.#handled(arrivedAt);
       this.#fail(error);
       return;
     }
-    if (pending === undefined) return;
+    if (pending === undefined) {
+      if (arrivedAt !== 0) this.#handled(arrivedAt);
+      return;
+    }
     this.#busy = true;
     pending.then(
       () => {
+        if (arrivedAt !== 0) this.#handled(arrivedAt);
         this.#busy = false;
         this.#drain();
       },
       (error: unknown) => {
+        if (arrivedAt !== 0) this.#handled(arrivedAt);
         this.#busy = false;
         this.#fail(error);
       },
     );
+  }
+
+  /** The handler is done with a message that arrived at `arrivedAt` (its result settled, its reply written). */
+  #handled(arrivedAt: number): void {
+    if (this.#observers.active) this.#observers.messageHandled(this.#parent.id, performance.now() - arrivedAt);
   }
 
   #drain(): void {
@@ -128,7 +146,7 @@ export class MessagePipeline<Context> {
         this.#paused = false;
         this.#parent.resumeInbound();
       }
-      this.#run(frame.data, frame.isBinary);
+      this.#run(frame.data, frame.isBinary, frame.arrivedAt);
     }
     if (!this.#busy && (this.#queue.length === 0 || this.#failed)) {
       const onIdle = this.#onIdle;

@@ -1,8 +1,9 @@
 /**
  * `metrics()`: Prometheus exposition of an app through prom-client, as a plugin. It watches
  * connections through the app's observers and reads the app's (and channels') counters when
- * Prometheus scrapes. Per-message work is a field increment: prom-client's labelled counters
- * are only touched once per connection event (start, handshake, close) and at scrape time.
+ * Prometheus scrapes. Per-message work is a field increment (and, for the message-handling
+ * latency, a bucket search in the route's series): prom-client's labelled counters are only
+ * touched once per connection event (start, handshake, close) and at scrape time.
  *
  * Imported from `statewire/metrics` only: `import "statewire"` never loads prom-client.
  */
@@ -15,6 +16,7 @@ import type { Plugin, PluginHost } from "../app/plugin.js";
 import type { ChannelsStats } from "../channels/channels.js";
 import type { ConnectionInfo, ConnectionObserver } from "../connection/observer.js";
 import { workerId } from "../cluster/worker-id.js";
+import { type HistogramSeries, RouteHistogram } from "./route-histogram.js";
 
 export interface MetricsOptions {
   /** Where the exposition is served on the app. Default `/metrics`; `false` serves nothing (read `registry` yourself). */
@@ -29,6 +31,10 @@ export interface MetricsOptions {
   readonly processMetrics?: boolean;
   /** Handshake latency histogram buckets, in seconds. */
   readonly handshakeBuckets?: readonly number[];
+  /** Message-handling latency histogram buckets, in seconds. */
+  readonly messageBuckets?: readonly number[];
+  /** Backpressure wait histogram buckets, in seconds. */
+  readonly backpressureBuckets?: readonly number[];
   /** Channel counters to export (`createChannels(...)`'s result or anything with its `stats()`). */
   readonly channels?: { stats(): ChannelsStats };
 }
@@ -41,14 +47,20 @@ export interface MetricsPlugin extends Plugin {
   render(): Promise<string>;
 }
 
-/** What the plugin keeps per live connection: where it is, and when it started (for the handshake latency). */
+/** What the plugin keeps per live connection: where it is, when it started (for the handshake latency), its route's latency series. */
 interface Live {
   readonly route: string;
   state: ConnectionState;
   readonly startedAt: number;
+  readonly handling: HistogramSeries;
+  readonly waits: HistogramSeries;
 }
 
 const DEFAULT_HANDSHAKE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const DEFAULT_MESSAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+const DEFAULT_BACKPRESSURE_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30];
+/** The close reason of a connection closed for not reading (backpressure `close`, a `wait` send timing out, a channel backlog overflowing). */
+const SLOW_CONSUMER = "Slow consumer";
 
 /** The worker id when running under node:cluster, for the `worker` label. */
 export function workerLabel(): string | undefined {
@@ -76,7 +88,7 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
 
   const live = new Map<number, Live>();
   // Per-message counters as plain fields: read at scrape time.
-  const totals = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, droppedBytes: 0, handlerErrors: 0 };
+  const totals = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, droppedBytes: 0, handlerErrors: 0, slowConsumerCloses: 0 };
   let host: PluginHost | undefined;
 
   const registers = [registry];
@@ -124,6 +136,26 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
     buckets: [...(options.handshakeBuckets ?? DEFAULT_HANDSHAKE_BUCKETS)],
     registers,
   });
+  const handlingSeconds = new RouteHistogram({
+    name: `${prefix}message_handling_seconds`,
+    help: "From a message's arrival to its handler being done with it: listeners, machines, streams' onMessage until the result is settled and the reply written; the low-level kind until the receive() that takes it",
+    buckets: options.messageBuckets ?? DEFAULT_MESSAGE_BUCKETS,
+    registers,
+  });
+  const waitSeconds = new RouteHistogram({
+    name: `${prefix}backpressure_wait_seconds`,
+    help: "How long sends under the wait backpressure policy waited for the client to read (until written, or released by the close)",
+    buckets: options.backpressureBuckets ?? DEFAULT_BACKPRESSURE_BUCKETS,
+    registers,
+  });
+  new Counter({
+    name: `${prefix}backpressure_waits_total`,
+    help: "Sends that had to wait under the wait backpressure policy (counted when the wait ends)",
+    registers,
+    collect() {
+      setCounter(this, waitSeconds.total().count);
+    },
+  });
   const plain = (name: string, help: string, read: () => number): void => {
     new Counter({
       name: `${prefix}${name}`,
@@ -150,6 +182,7 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
   directional("messages_total", "WebSocket messages received (in) and sent (out)", () => totals.messagesIn, () => totals.messagesOut);
   directional("message_bytes_total", "Payload bytes of WebSocket messages received (in) and sent (out)", () => totals.bytesIn, () => totals.bytesOut);
   plain("messages_dropped_total", "Frames not sent: backpressure drop/close policy, or replies after close", () => totals.dropped);
+  plain("slow_consumer_closes_total", "Connections closed with 1008 Slow consumer: backpressure close policy, a wait send timing out, or a channel backlog overflowing", () => totals.slowConsumerCloses);
   plain("handler_errors_total", "Errors thrown by handlers, guards and providers (the connection closes with 1011)", () => totals.handlerErrors);
   plain("errors_total", "Every logged fault: handlers, hooks, providers, dependency releases", () => host?.stats().errors ?? 0);
   const channels = options.channels;
@@ -162,7 +195,13 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
 
   const observer: ConnectionObserver = {
     connectionStarted(info: ConnectionInfo) {
-      live.set(info.id, { route: info.route, state: "connecting", startedAt: performance.now() });
+      live.set(info.id, {
+        route: info.route,
+        state: "connecting",
+        startedAt: performance.now(),
+        handling: handlingSeconds.series(info.route),
+        waits: waitSeconds.series(info.route),
+      });
     },
     transition(id, _from, _event, to) {
       const entry = live.get(id);
@@ -188,6 +227,12 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
       totals.dropped++;
       totals.droppedBytes += size;
     },
+    messageHandled(id, durationMs) {
+      live.get(id)?.handling.observe(durationMs / 1000);
+    },
+    sendWaited(id, durationMs) {
+      live.get(id)?.waits.observe(durationMs / 1000);
+    },
     handlerError() {
       totals.handlerErrors++;
     },
@@ -199,6 +244,7 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
         handshakes.inc({ route, outcome: "rejected", status: String(outcome.rejectedStatus) });
       } else {
         closes.inc({ route, code: String(outcome.code), initiator: outcome.initiator });
+        if (outcome.code === 1008 && outcome.initiator === "server" && outcome.reason === SLOW_CONSUMER) totals.slowConsumerCloses++;
       }
     },
   };

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { ReceiveTimeoutError, WebSocketDisconnect } from "../../src/connection/errors.js";
 import { Mailbox } from "../../src/connection/mailbox.js";
+import { ObserverHub } from "../../src/connection/observer.js";
 
 const RUNS = process.env.STATEWIRE_DEEP === "1" ? 20_000 : process.env.STATEWIRE_MUTATION === "1" ? 50 : 500;
 
@@ -446,5 +447,42 @@ describe("Mailbox receive bounds", () => {
     );
     box.push(bytes("m"), false);
     expect(await now(first)).toStrictEqual({ data: bytes("m"), isBinary: false });
+  });
+});
+
+describe("Mailbox: message-handling latency for observers (arrival → the receive() that takes it)", () => {
+  afterEach(() => void vi.restoreAllMocks());
+
+  function observed(): { box: Mailbox; handled: [number, number][] } {
+    const observers = new ObserverHub();
+    const handled: [number, number][] = [];
+    observers.add({ messageHandled: (id, durationMs) => void handled.push([id, durationMs]) });
+    return { box: new Mailbox({ pause: () => {}, resume: () => {}, id: 3, observers }, 16), handled };
+  }
+
+  test("unobserved, no clock read per message", async () => {
+    const now = vi.spyOn(performance, "now");
+    const { box } = mailbox();
+    for (let i = 0; i < 10; i++) box.push(bytes(String(i)), false);
+    for (let i = 0; i < 10; i++) await box.take();
+    const waiting = box.take();
+    box.push(bytes("x"), false);
+    await waiting;
+    expect(now).toHaveBeenCalledTimes(0);
+  });
+
+  test("a queued message counts its time in the queue; one a receive was waiting for counts 0", async () => {
+    const { box, handled } = observed();
+    box.push(bytes("a"), false);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(handled).toStrictEqual([]);
+    expect((await box.take()).data.toString()).toBe("a");
+    expect(handled).toHaveLength(1);
+    expect(handled[0]![0]).toBe(3);
+    expect(handled[0]![1]).toBeGreaterThanOrEqual(25);
+    const waiting = box.take();
+    box.push(bytes("b"), false);
+    expect((await waiting).data.toString()).toBe("b");
+    expect(handled[1]).toStrictEqual([3, 0]);
   });
 });

@@ -4,9 +4,10 @@
  * happens to a message that does not decode and to a handler that fails. The parent is a
  * recorder of what the pipeline asks its connection to do; decoder and encoder are the real ones.
  */
-import { describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import { createDecoder, createEncoder, type Decoder } from "../../src/codec/message-codec.js";
 import { MessageError } from "../../src/connection/errors.js";
+import { ObserverHub } from "../../src/connection/observer.js";
 import type { HandlerParent } from "../../src/handlers/actor.js";
 import { keepOpen, KeepOpen, MessagePipeline, type OnInvalid, type PipelineSpec } from "../../src/handlers/pipeline.js";
 import type { Encoder } from "../../src/codec/message-codec.js";
@@ -35,7 +36,7 @@ interface Parent {
   gate: Promise<void> | undefined;
 }
 
-function recordingParent(inboundHighWater = 8): Parent {
+function recordingParent(inboundHighWater = 8, observers = new ObserverHub()): Parent {
   const state: Parent = {
     log: [],
     replyWith: undefined,
@@ -43,6 +44,8 @@ function recordingParent(inboundHighWater = 8): Parent {
     parent: undefined as unknown as HandlerParent,
   };
   const parent: Partial<HandlerParent> = {
+    id: 7,
+    observers,
     inboundHighWater,
     inboundHighWaterBytes: Infinity,
     fail: (error) => void state.log.push(["fail", error]),
@@ -760,5 +763,86 @@ describe("MessagePipeline", () => {
     pipe.push(frame("2"), false);
     expect(p.log).toStrictEqual([["reply", "encoded 2", false]]);
     expect(pipe.failed).toBe(false);
+  });
+});
+
+describe("MessagePipeline: message-handling latency for observers", () => {
+  afterEach(() => void vi.restoreAllMocks());
+
+  /** An observer hub recording `messageHandled`, and the parent around it. */
+  function observed(): { p: Parent; handled: [number, number][]; hub: ObserverHub } {
+    const hub = new ObserverHub();
+    const handled: [number, number][] = [];
+    hub.add({ messageHandled: (id, durationMs) => void handled.push([id, durationMs]) });
+    return { p: recordingParent(8, hub), handled, hub };
+  }
+
+  test("unobserved, a message costs no clock read; observed, two per message and one report each", () => {
+    const now = vi.spyOn(performance, "now");
+    const quiet = recordingParent();
+    const a = pipeline(quiet, (data) => data);
+    a.release();
+    for (let i = 0; i < 50; i++) a.push(frame(String(i)), false);
+    expect(now).toHaveBeenCalledTimes(0);
+    expect(quiet.log).toHaveLength(50);
+
+    const { p, handled } = observed();
+    const b = pipeline(p, (data) => data);
+    b.release();
+    for (let i = 0; i < 50; i++) b.push(frame(String(i)), false);
+    expect(now).toHaveBeenCalledTimes(100);
+    expect(handled).toHaveLength(50);
+    expect(handled.every(([id, ms]) => id === 7 && ms >= 0)).toBe(true);
+  });
+
+  test("the time runs from arrival: a message queued behind a slow one counts its wait, and ends when the result settles", async () => {
+    const { p, handled } = observed();
+    const first = deferred<string>();
+    const pipe = pipeline(p, (data) => (data === 1 ? first.promise : "two"));
+    pipe.release();
+    pipe.push(frame("1"), false);
+    pipe.push(frame("2"), false); // queued behind the first
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(handled).toStrictEqual([]);
+    first.resolve("one");
+    await tick();
+    expect(p.log.filter(([what]) => what === "reply")).toStrictEqual([
+      ["reply", "one", false],
+      ["reply", "two", false],
+    ]);
+    expect(handled).toHaveLength(2);
+    // Both arrived before the 40 ms wait; the second ran only after it, synchronously.
+    expect(handled[0]![1]).toBeGreaterThanOrEqual(35);
+    expect(handled[1]![1]).toBeGreaterThanOrEqual(35);
+  });
+
+  test("a handler that throws or rejects is done with its message too", async () => {
+    const { p, handled } = observed();
+    const sync = pipeline(p, () => {
+      throw new Error("sync");
+    });
+    sync.release();
+    sync.push(frame("1"), false);
+    expect(handled).toHaveLength(1);
+    const later = pipeline(p, () => Promise.reject(new Error("async")));
+    later.release();
+    later.push(frame("1"), false);
+    await tick();
+    expect(handled).toHaveLength(2);
+  });
+
+  test("an observer attached while a message waits does not report a duration from a missing arrival time", async () => {
+    const hub = new ObserverHub();
+    const p = recordingParent(8, hub);
+    const first = deferred<string>();
+    const pipe = pipeline(p, () => first.promise);
+    pipe.release();
+    pipe.push(frame("1"), false);
+    const handled: number[] = [];
+    hub.add({ messageHandled: (_id, ms) => void handled.push(ms) });
+    first.resolve("one");
+    await tick();
+    expect(p.log.filter(([what]) => what === "reply")).toStrictEqual([["reply", "one", false]]);
+    expect(handled).toStrictEqual([]);
   });
 });
