@@ -19,6 +19,8 @@ export { websocket } from "./handlers/websocket.js";
 export { KeepOpen, keepOpen } from "./handlers/pipeline.js";
 export { pathParameters, queryParameters } from "./guards/parameters.js";
 export { aroundConnection } from "./guards/around-connection.js";
+export type { Middleware, RequestMiddleware } from "./app/middleware.js";
+export type { InboundMessage, MessageMiddleware } from "./handlers/message-middleware.js";
 export type { AroundConnectionOptions, ConnectionMiddleware } from "./guards/around-connection.js";
 export type { ParameterOptions, Parameters } from "./guards/parameters.js";
 export type { WebSocketHandler, WebSocketOptions, WebSocketRoute } from "./handlers/websocket.js";

@@ -5,6 +5,8 @@
  * - HANDLER=listener: `websocketListener("/ws", (text) => text)`;
  * - HANDLER=json: a listener whose messages are JSON validated by an effect schema
  *   (`{ data: string }`), answered with the decoded value (encoded back to JSON).
+ * - HANDLER=listener-middleware: the listener behind one pass-through message middleware (what
+ *   middleware costs per message where it is used).
  * - HANDLER=machine: `websocketMachine` with a one-state machine whose `message` transition runs
  *   one `sendMessage` action (the per-message cost of the protocol-machine kind).
  * METRICS=1: with the metrics plugin from `statewire/metrics` (its per-message cost: the bench's
@@ -32,6 +34,8 @@ const handler = process.env.HANDLER ?? "websocket";
 const route =
   handler === "listener"
     ? websocketListener("/ws", (text) => text)
+    : handler === "listener-middleware"
+      ? websocketListener("/ws", { handler: (text: string) => text, middleware: [{ message: (_message, next) => next() }] })
     : handler === "json"
       ? websocketListener("/ws", { receive: Message, handler: (message) => message })
       : handler === "machine"
@@ -42,7 +46,7 @@ const route =
             for await (const m of socket) await socket.sendText(m as string);
           })
         : undefined;
-if (route === undefined) throw new Error(`unknown HANDLER ${handler}: websocket, listener, json or machine`);
+if (route === undefined) throw new Error(`unknown HANDLER ${handler}: websocket, listener, listener-middleware, json or machine`);
 
 const plugins = process.env.METRICS === "1" ? [(await loadStatewireMetrics()).metrics()] : [];
 const app = createApp({ routes: [route], plugins });

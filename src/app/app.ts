@@ -21,6 +21,9 @@ import { queryRecord } from "../connection/query.js";
 import type { TransportConnection, TransportLimits } from "../transport/transport.js";
 import { createWsUpgradeListener, type UpgradeListener } from "../transport/ws.js";
 import { type HttpRoute, toResponse } from "./http-route.js";
+import { connectionWrappers, messageWrappers, withRequestMiddleware } from "./middleware.js";
+import { aroundConnection } from "../guards/around-connection.js";
+import { withMessageMiddleware } from "../handlers/message-middleware.js";
 import { answerPlain, toRequest, writeResponse } from "./node-http.js";
 import { isProblem, normaliseTarget, parseRequestMeta } from "./request-meta.js";
 import { parseSubprotocols } from "../transport/handshake.js";
@@ -262,13 +265,15 @@ class StatewireApp implements App {
     const rootLayer = appLayer.socketClass === undefined && pluginSocket !== undefined ? { ...appLayer, socketClass: pluginSocket } : appLayer;
     const routes = [...options.routes, ...plugins.flatMap((plugin) => plugin.routes ?? [])];
     for (const { path, route, layers } of flattenRoutes(routes, rootLayer)) {
+      const middleware = layers.middleware ?? [];
       if (route.kind === "http") {
-        this.#httpRoutes.add(route.method, path, route);
+        this.#httpRoutes.add(route.method, path, withRequestMiddleware(route, middleware));
         continue;
       }
       const SocketType = layers.socketClass ?? Socket;
       const guards: Guard[] = [
         ...(layers.allowedOrigins === undefined ? [] : [allowOrigins(layers.allowedOrigins)]),
+        ...connectionWrappers(middleware).map((wrapper) => aroundConnection(wrapper)),
         ...(layers.guards ?? []),
       ];
       const count = { open: 0 };
@@ -276,7 +281,7 @@ class StatewireApp implements App {
       assertDependencyNames(routeDependencies, `Route ${path}`);
       const settings: ConnectionSettings = {
         routePath: path,
-        logic: route.logic,
+        logic: withMessageMiddleware(route.logic, messageWrappers(middleware)),
         logger: this.#logger,
         closeTimeoutMs: options.closeTimeoutMs ?? 5000,
         inboundHighWater: options.inboundHighWater ?? 64,

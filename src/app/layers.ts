@@ -1,12 +1,13 @@
 /**
- * Options that can be set on the app, on a group and on a route. Guards add up (outermost
- * first); everything else: the nearest layer wins.
+ * Options that can be set on the app, on a group and on a route. Guards and middleware add up
+ * (outermost first); everything else: the nearest layer wins.
  */
 import type { AnySocket, SocketRuntime } from "../connection/socket.js";
 import type { Dependencies } from "../dependencies/provide.js";
 import type { Guard } from "../guards/guard.js";
 import type { OriginPolicy } from "../guards/origin.js";
 import type { MessageRate } from "../limits/token-bucket.js";
+import type { Middleware } from "./middleware.js";
 import type { DeflateOptions } from "../transport/transport.js";
 
 /** A `Socket` subclass to hand handlers instead of `Socket` (Litestar's `websocket_class`). */
@@ -19,6 +20,12 @@ export interface LayerOptions {
   readonly socketClass?: SocketClass;
   /** Guards and middleware run at the upgrade, before accept: app's first, then groups', then the route's. */
   readonly guards?: readonly Guard[];
+  /**
+   * Middleware around this layer's HTTP requests, WebSocket connections and inbound messages
+   * (`{ request?, connection?, message? }`): app's first, then groups', then the route's. A route
+   * with none pays nothing.
+   */
+  readonly middleware?: readonly Middleware[];
   /** Allowed `Origin`s (cross-site WebSocket hijacking protection); others get 403. Requests without `Origin` pass. */
   readonly allowedOrigins?: OriginPolicy;
   /** Most open connections on each route of this layer; more get HTTP 503 with `Retry-After`. */
@@ -44,15 +51,18 @@ export function mergeLayers(outer: LayerOptions, inner: LayerOptions): LayerOpti
         : { ...outer.dependencies, ...inner.dependencies };
   const guards =
     outer.guards === undefined ? inner.guards : inner.guards === undefined ? outer.guards : [...outer.guards, ...inner.guards];
+  const middleware =
+    outer.middleware === undefined ? inner.middleware : inner.middleware === undefined ? outer.middleware : [...outer.middleware, ...inner.middleware];
   return pickLayer({
     ...outer,
     ...inner,
     ...(dependencies === undefined ? {} : { dependencies }),
     ...(guards === undefined ? {} : { guards }),
+    ...(middleware === undefined ? {} : { middleware }),
   });
 }
 
-const LAYER_KEYS = ["dependencies", "socketClass", "guards", "allowedOrigins", "maxConnections", "messageRate", "perMessageDeflate", "maxPayload"] as const;
+const LAYER_KEYS = ["dependencies", "socketClass", "guards", "middleware", "allowedOrigins", "maxConnections", "messageRate", "perMessageDeflate", "maxPayload"] as const;
 
 /** Just the layer options out of a larger options object. */
 export function pickLayer(options: LayerOptions): LayerOptions {
