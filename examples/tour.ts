@@ -18,6 +18,7 @@ import { listenerBinary, listenerChat, listenerEcho, listenerSocket } from "./li
 import { bytes, json, quit } from "./low-level.js";
 import { dataStream } from "./path-params.js";
 import { lobbyPage, room } from "./rooms.js";
+import { middlewareRoutes } from "./middleware.js";
 import { protocol } from "./protocol.js";
 import { isMain, serve } from "./serve.js";
 import { countdown, notifications, progress, streamStats, time } from "./streams.js";
@@ -45,6 +46,7 @@ export const app = createApp({
     group("/channels", [channelRooms.rooms, channelRooms.history]), // chat rooms over the channels plugin
     dataStream, room, chat, // path parameters, rooms, one controller for WS and HTTP
     protocol, // a protocol as a statechart (websocketMachine)
+    middlewareRoutes, // middleware around HTTP requests, connections and messages
     stats, lobbyPage,
   ],
   ...(process.env.INSPECTOR === "1" ? { inspector: { path: "/_statewire" } } : {}),

@@ -678,6 +678,23 @@ describe("every example is mounted (ws client)", () => {
 
 });
 
+describe("the middleware example on the tour", () => {
+  test("/mw (middleware.ts): HTTP answers carry the request id; empty messages never reach the echo; the close code is seen", async () => {
+    const hello = await fetch(`${tour().httpBase}/mw/hello`);
+    expect(await hello.text()).toBe("hello");
+    expect(hello.headers.get("x-request-id")).toMatch(/^\d+$/);
+    const peer = await Peer.open("/mw/echo");
+    peer.send("");
+    peer.send("one");
+    expect(await peer.text()).toBe("echo: one");
+    expect(peer.pending).toBe(0);
+    await peer.close();
+    await expect.poll(async () => (await (await fetch(`${tour().httpBase}/mw/log`)).json()) as string[]).toEqual(
+      expect.arrayContaining(["message dropped: empty", expect.stringMatching(/^connection \/mw\/echo closed 1000 after \d+ ms$/), expect.stringMatching(/^request \d+ GET \/mw\/hello 200$/)]),
+    );
+  });
+});
+
 describe("the channels example on the tour (ws client)", () => {
   test("/channels/rooms/:room (chat-rooms.ts): a message reaches every member through the channels plugin; GET …/history lists it", async () => {
     const room = `tour-${Date.now()}`;
