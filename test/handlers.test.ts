@@ -44,7 +44,7 @@ class RoomListener extends WebSocketListener {
   name = "";
   socket: AnySocket | undefined;
 
-  override onAccept(socket: AnySocket): void {
+  override onAccept(socket: Socket): void {
     this.name = socket.query.name ?? "anon";
     this.socket = socket;
     RoomListener.members.add(this);
