@@ -37,7 +37,7 @@ export interface Guard<Adds extends object = Record<never, never>> {
 }
 
 /** What one guard adds; a function without the declaration adds nothing. */
-type StateAddedBy<G> = G extends { readonly "~state"?: infer Adds } ? (unknown extends Adds ? Record<never, never> : Adds) : Record<never, never>;
+type StateAddedBy<G> = G extends { readonly "~state"?: infer Adds } ? (object extends Adds ? Record<never, never> : Adds) : Record<never, never>;
 
 /** Every guard of `Guards` together: a tuple element by element, an array through the union of its elements. */
 export type GuardedState<Guards extends readonly unknown[]> = Guards extends readonly [infer First, ...infer Rest]

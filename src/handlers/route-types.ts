@@ -36,7 +36,7 @@ export interface RouteOptions<S extends AnySocket, C, G extends RouteGuards, Q e
 export type RouteSocket<Path extends string, S extends AnySocket, G extends RouteGuards, Q> = SocketOf<
   S,
   PathParams<Path>,
-  BaseState & GuardedState<G>,
+  keyof GuardedState<G> extends never ? BaseState : BaseState & GuardedState<G>,
   QueryOf<Q>
 >;
 
