@@ -17,7 +17,6 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import {
   type ChannelBackend,
-  type ChannelSocket,
   createApp,
   createChannels,
   memoryBackend,
@@ -83,12 +82,16 @@ async function measure(kind: string, subscribers: number): Promise<Row> {
     plugins: [channels],
     heartbeat: false,
     routes: [
-      websocket("/member", async (socket) => {
-        await socket.accept();
-        await (socket as ChannelSocket).join("room");
-        await socket.sendText("joined");
-        for await (const _ of socket);
-      }),
+      websocket(
+        "/member",
+        async (socket) => {
+          await socket.accept();
+          await socket.join("room");
+          await socket.sendText("joined");
+          for await (const _ of socket);
+        },
+        { socketClass: channels.socketClass },
+      ),
     ],
   });
   const client = testClient(app, { receiveTimeoutMs: 60_000 });

@@ -16,7 +16,6 @@
  */
 import {
   type ChannelBackend,
-  type ChannelSocket,
   createApp,
   createChannels,
   get,
@@ -49,10 +48,11 @@ export function chatRooms() {
   });
 
   const rooms = websocketListener("/rooms/:room", {
+    // The plugin's socket class: `socket.join` is typed in the hooks and the handler.
+    socketClass: channels.socketClass,
     onAccept: async ({ socket, params }) => {
       if (!ROOM_NAME.test(params.room)) return socket.close(1008, "Room names are 1-64 letters, digits, _ or -");
-      // The app sets no socket class of its own, so its handlers get the plugin's ChannelSocket.
-      await (socket as ChannelSocket<typeof params>).join(params.room, { history: 20 });
+      await socket.join(params.room, { history: 20 });
     },
     handler: (text, { params }) => channels.publish(text, params.room),
   });

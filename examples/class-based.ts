@@ -3,7 +3,7 @@
  * instance per connection, hooks for accept, each message, disconnect and errors.
  * `PORT=8000 node --conditions=statewire-source --import tsx examples/class-based.ts`
  */
-import { type AnySocket, createApp, WebSocketListener } from "statewire";
+import { type AnySocket, createApp, type Socket, WebSocketListener } from "statewire";
 import { isMain, serve } from "./serve.js";
 
 const members = new Set<ChatRoom>();
@@ -13,7 +13,7 @@ export class ChatRoom extends WebSocketListener {
   name = "anonymous";
   socket: AnySocket | undefined;
 
-  override onAccept(socket: AnySocket): void {
+  override onAccept(socket: Socket): void {
     this.name = socket.query.name ?? "anonymous";
     this.socket = socket;
     members.add(this);

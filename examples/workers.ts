@@ -12,7 +12,7 @@
  * prints its final stats. A worker that crashes is replaced.
  */
 import { runWorkers, workerId } from "statewire/cluster";
-import { createApp, createChannels, type ChannelSocket, memoryBackend, post, websocket } from "statewire";
+import { createApp, createChannels, memoryBackend, post, websocket } from "statewire";
 import { redisPubSubBackend } from "statewire/redis";
 import { metrics, serveClusterMetrics } from "statewire/metrics";
 
@@ -21,15 +21,20 @@ function start() {
   // Without Redis each worker has its own rooms: a broadcast reaches only the worker that sent it.
   const backend = url === undefined || url === "" ? memoryBackend() : redisPubSubBackend({ url, keyPrefix: process.env.REDIS_PREFIX ?? "statewire:workers:" });
   const channels = createChannels({ backend, channels: ["live"] });
-  const live = websocket("/live", async (socket) => {
-    await socket.accept();
-    // Joined before the greeting: a client that has its greeting receives every later broadcast.
-    await (socket as ChannelSocket).join("live");
-    await socket.sendJson({ worker: workerId, pid: process.pid });
-    for await (const _message of socket) {
-      // Listen only.
-    }
-  });
+  const live = websocket(
+    "/live",
+    async (socket) => {
+      await socket.accept();
+      // Joined before the greeting: a client that has its greeting receives every later broadcast.
+      await socket.join("live");
+      await socket.sendJson({ worker: workerId, pid: process.pid });
+      for await (const _message of socket) {
+        // Listen only.
+      }
+    },
+    // The plugin's socket class: `socket.join` is typed.
+    { socketClass: channels.socketClass },
+  );
   const broadcast = post("/broadcast", async (request) => {
     await channels.publish(await request.text(), "live");
     return { worker: workerId };

@@ -6,6 +6,9 @@ export { createApp, StartupError } from "./app/app.js";
 export type { App, AppOptions, CloseOptions, LifecycleHook, ListenOptions, ServerAddress } from "./app/app.js";
 export type { StatsSnapshot } from "./app/stats.js";
 export type { Plugin, PluginHealth, PluginHost } from "./app/plugin.js";
+export { SocketClassConflictError } from "./app/socket-class.js";
+export type { BaseState, SocketOf } from "./connection/socket-class.js";
+export type { RequiredSocket, RouteGuards, RouteOptions, RouteSocket } from "./handlers/route-types.js";
 export type { InspectorOptions } from "./inspector/index.js";
 export type { ConnectionInfo, ConnectionObserver } from "./connection/observer.js";
 export type { Gate } from "./connection/interleaving.js";
@@ -22,7 +25,7 @@ export { aroundConnection } from "./guards/around-connection.js";
 export type { Middleware, RequestMiddleware } from "./app/middleware.js";
 export type { InboundMessage, MessageMiddleware } from "./handlers/message-middleware.js";
 export type { AroundConnectionOptions, ConnectionMiddleware } from "./guards/around-connection.js";
-export type { ParameterOptions, Parameters } from "./guards/parameters.js";
+export type { ParameterOptions, Parameters, QueryOf, QuerySchema } from "./guards/parameters.js";
 export type { WebSocketHandler, WebSocketOptions, WebSocketRoute } from "./handlers/websocket.js";
 export { websocketListener } from "./handlers/listener.js";
 export type { ListenerOptions, MessageCodecOptions } from "./handlers/listener.js";
@@ -41,7 +44,7 @@ export { provide } from "./dependencies/provide.js";
 export type { AppDependencies, Dependencies, Provided, Provider, ProviderContext, ResolvedDependencies } from "./dependencies/provide.js";
 export type { LayerOptions, SocketClass } from "./app/layers.js";
 export { composeGuards } from "./guards/guard.js";
-export type { Guard, GuardContext } from "./guards/guard.js";
+export type { Guard, GuardContext, GuardedState } from "./guards/guard.js";
 export { bearerToken } from "./guards/bearer.js";
 export type { BearerTokenOptions } from "./guards/bearer.js";
 export { connectionRate } from "./guards/connection-rate.js";
@@ -101,6 +104,7 @@ export type {
   BacklogStrategy,
   BroadcastOptions,
   ChannelBackend,
+  AnyChannelSocket,
   ChannelMessage,
   ChannelRouteOptions,
   Channels,

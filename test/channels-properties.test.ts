@@ -8,7 +8,6 @@
 import fc from "fast-check";
 import { afterAll, expect, test } from "vitest";
 import {
-  type ChannelSocket,
   createApp,
   createChannels,
   type Logger,
@@ -35,8 +34,7 @@ const app = createApp({
   plugins: [channels],
   routes: [
     // Each text message is a command by its first character: join, leave, broadcast, or publish.
-    websocket("/rooms/:room", async (raw) => {
-      const socket = raw as ChannelSocket<{ room: string }>;
+    websocket("/rooms/:room", async (socket) => {
       await socket.accept();
       await socket.join(socket.params.room, { history: 2 });
       for await (const message of socket) {
@@ -56,7 +54,7 @@ const app = createApp({
             await channels.publish(message, socket.params.room);
         }
       }
-    }),
+    }, { socketClass: channels.socketClass }),
     websocketStream("/feed", {
       closeOnEnd: false,
       stream: ({ socket }) => channels.subscribe(["room-a", "extra0"], { socket, history: 1 }),

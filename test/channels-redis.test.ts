@@ -8,7 +8,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import {
   type App,
   type ChannelBackend,
-  type ChannelSocket,
   type Channels,
   createApp,
   createChannels,
@@ -157,12 +156,16 @@ describe.skipIf(noRedis).each(["pubsub", "streams"] as const)("Redis %s backend"
         logger: quiet,
         plugins: [channels],
         routes: [
-          websocket("/room", async (socket) => {
-            await socket.accept();
-            await (socket as ChannelSocket).join("hall");
-            await socket.sendText(`id ${socket.id}`);
-            for await (const message of socket) await (socket as ChannelSocket).broadcast("hall", message);
-          }),
+          websocket(
+            "/room",
+            async (socket) => {
+              await socket.accept();
+              await socket.join("hall");
+              await socket.sendText(`id ${socket.id}`);
+              for await (const message of socket) await socket.broadcast("hall", message);
+            },
+            { socketClass: channels.socketClass },
+          ),
         ],
       }),
     );

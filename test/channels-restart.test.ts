@@ -7,7 +7,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
-  type ChannelSocket,
   type Channels,
   createApp,
   createChannels,
@@ -54,12 +53,16 @@ describe.skipIf(noRedis).each(["pubsub", "streams"] as const)("Redis %s backend 
       logger: quiet,
       plugins: [receiver],
       routes: [
-        websocket("/room", async (socket) => {
-          await socket.accept();
-          await (socket as ChannelSocket).join("r");
-          await socket.sendText("joined");
-          for await (const _ of socket);
-        }),
+        websocket(
+          "/room",
+          async (socket) => {
+            await socket.accept();
+            await socket.join("r");
+            await socket.sendText("joined");
+            for await (const _ of socket);
+          },
+          { socketClass: receiver.socketClass },
+        ),
       ],
     });
     const client = testClient(app, { receiveTimeoutMs: 15_000 });

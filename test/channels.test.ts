@@ -12,7 +12,6 @@ import {
   type BackendSink,
   type ChannelBackend,
   type ChannelMessage,
-  type ChannelSocket,
   type Channels,
   ChannelsClosedError,
   createApp,
@@ -55,8 +54,7 @@ function buildApp(channels: Channels, reports: Reports): App {
     plugins: [channels],
     routes: [
       // Rooms: join on connect, then each message is a command or published to the room.
-      websocket("/rooms/:room", async (raw) => {
-        const socket = raw as ChannelSocket<{ room: string }>;
+      websocket("/rooms/:room", async (socket) => {
         await socket.accept();
         await socket.join(socket.params.room, { history: Number(socket.query.history ?? 0) });
         await socket.sendText("joined");
@@ -76,7 +74,7 @@ function buildApp(channels: Channels, reports: Reports): App {
             await channels.publish(message, socket.params.room);
           }
         }
-      }),
+      }, { socketClass: channels.socketClass }),
       // A subscription bound to its connection, in a stream handler.
       websocketStream("/feed/:topic", {
         closeOnEnd: false,
@@ -364,12 +362,16 @@ describe("channels API", () => {
       plugins: [channels],
       backpressure: { highWaterMark: 16 * 1024 },
       routes: [
-        websocket("/slow", async (socket) => {
-          await socket.accept();
-          await (socket as ChannelSocket).join("firehose");
-          await socket.sendText("joined");
-          for await (const _ of socket);
-        }),
+        websocket(
+          "/slow",
+          async (socket) => {
+            await socket.accept();
+            await socket.join("firehose");
+            await socket.sendText("joined");
+            for await (const _ of socket);
+          },
+          { socketClass: channels.socketClass },
+        ),
       ],
     });
     const client = testClient(app, { transport, receiveTimeoutMs: 10_000 });
@@ -400,17 +402,21 @@ describe("channels API", () => {
       logger: quiet,
       plugins: [channels],
       routes: [
-        websocket("/early", async (socket) => {
-          try {
-            await (socket as ChannelSocket).join("r");
-          } catch (error) {
-            outcomes.push((error as Error).name);
-          }
-          await socket.accept();
-          await socket.close();
-          await (socket as ChannelSocket).join("r");
-          outcomes.push(`after close: ${(socket as ChannelSocket).rooms.length}`);
-        }),
+        websocket(
+          "/early",
+          async (socket) => {
+            try {
+              await socket.join("r");
+            } catch (error) {
+              outcomes.push((error as Error).name);
+            }
+            await socket.accept();
+            await socket.close();
+            await socket.join("r");
+            outcomes.push(`after close: ${socket.rooms.length}`);
+          },
+          { socketClass: channels.socketClass },
+        ),
       ],
     });
     const client = testClient(app);
@@ -445,11 +451,15 @@ describe("serialization once per publish", () => {
       logger: quiet,
       plugins: [channels],
       routes: [
-        websocket("/many", async (socket) => {
-          await socket.accept();
-          await (socket as ChannelSocket).join("crowd");
-          for await (const _ of socket);
-        }),
+        websocket(
+          "/many",
+          async (socket) => {
+            await socket.accept();
+            await socket.join("crowd");
+            for await (const _ of socket);
+          },
+          { socketClass: channels.socketClass },
+        ),
       ],
     });
     const client = testClient(app, { receiveTimeoutMs: 30_000 });

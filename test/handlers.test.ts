@@ -44,7 +44,7 @@ class RoomListener extends WebSocketListener {
   name = "";
   socket: AnySocket | undefined;
 
-  override onAccept(socket: AnySocket): void {
+  override onAccept(socket: Socket): void {
     this.name = socket.query.name ?? "anon";
     this.socket = socket;
     RoomListener.members.add(this);
@@ -135,7 +135,8 @@ function buildApp(observed: Observed): App {
           }
         },
       }),
-      group("/named", [websocketListener("/who", (_text, { socket }) => (socket as unknown as NamedSocket).greeting)], {
+      // The group chooses the class at run time; the route names it too, so its handler sees it typed.
+      group("/named", [websocketListener("/who", { socketClass: NamedSocket, handler: (_text, { socket }) => socket.greeting })], {
         socketClass: NamedSocket,
       }),
       websocketStream("/count", async function* () {

@@ -7,11 +7,11 @@ import { testClient } from "../src/testing/index.js";
 const runs = process.env.STATEWIRE_DEEP === "1" ? 500 : 60;
 const quiet: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
 
-class Calculator extends WebSocketListener {
+class Calculator extends WebSocketListener<"json"> {
   readonly path = "/calc";
   override readonly receive = "json" as const;
-  onReceive(data: string): unknown {
-    const { op, n } = data as unknown as { op: string; n: number };
+  onReceive(data: unknown): unknown {
+    const { op, n } = data as { op: string; n: number };
     if (op === "sync-fail") throw new Error(`bad ${n}`);
     if (op === "async-fail") return Promise.reject(new Error(`late ${n}`));
     return { ok: n };

@@ -29,6 +29,23 @@ const app = createApp({
       await socket.accept();
       await socket.sendJson(browserSearch.of(socket));
     }, { guards: [browserSearch.guard] }),
+    // The route's `query` option: `socket.query` is the decoded value, typed from the schema, no `.of`.
+    websocket(
+      "/typed-search",
+      async (socket) => {
+        const { q, limit } = socket.query;
+        await socket.accept();
+        await socket.sendJson({ q, limit, limitType: typeof limit });
+      },
+      { query: Search },
+    ),
+    websocketListener("/typed-listener", {
+      query: queryParameters(Search, { refuseWith: 4400 }),
+      // Guards after the query schema see it decoded too.
+      guards: [async (context, next) => ((context.state.seen = typeof context.socket.query), next())],
+      onAccept: ({ socket, query }) => socket.sendJson({ limit: query.limit + 1, same: query === socket.query, seen: socket.state.seen }),
+      handler: (_text, { query }) => query.q,
+    }),
     websocketListener("/tasks/:id", {
       guards: [task.guard],
       onAccept: async (context) => {
@@ -59,6 +76,26 @@ describe("typed parameters", () => {
   test("refuseWith: a close code completes the handshake and closes with it", async () => {
     const ws = await client.connect("/browser-search?q=x");
     expect((await ws.closed).code).toBe(4400);
+  });
+
+  test("a route's query schema: socket.query is the decoded value; invalid is HTTP 400", async () => {
+    const ws = await client.connect("/typed-search?q=cats&limit=5");
+    expect(await ws.receiveJson()).toEqual({ q: "cats", limit: 5, limitType: "number" });
+    await ws.close();
+    const error = await client.connect("/typed-search?q=cats&limit=many").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HandshakeRejected);
+    expect((error as HandshakeRejected).status).toBe(400);
+    expect((error as HandshakeRejected).body).toMatch(/^Invalid query: .*limit/s);
+  });
+
+  test("a route's query given as queryParameters(schema, { refuseWith }): the context's query is decoded; invalid closes with the code", async () => {
+    const ws = await client.connect("/typed-listener?q=dogs&limit=1");
+    expect(await ws.receiveJson()).toEqual({ limit: 2, same: true, seen: "object" });
+    ws.sendText("anything");
+    expect(await ws.receiveText()).toBe("dogs");
+    await ws.close();
+    const refused = await client.connect("/typed-listener?q=dogs");
+    expect((await refused.closed).code).toBe(4400);
   });
 
   test("path parameters: /tasks/41 gives the handler the number 41; /tasks/abc is a 400", async () => {

@@ -3,14 +3,14 @@
  * message to all of them. BROADCAST picks how:
  * - `channels-memory` (default) / `channels-redis`: the channels plugin (`createChannels` with
  *   the memory backend, or the Redis pub/sub backend at 127.0.0.1:6379); each connection joins
- *   the room "room" with `socket.join` (the plugin's socket class), and a broadcast is
+ *   the room "room" with `channels.join(socket, "room")`, and a broadcast is
  *   `channels.broadcast("room", payload)`;
  * - `loop`: a loop over the route's sockets, each sent the same string (`socket.sendText`).
  * Answers the harness's `broadcast` over IPC through `control.ts`. STATEWIRE_ENTRY: as in
  * `statewire-echo.ts`.
  */
 import { Redis } from "ioredis";
-import type { AnySocket, ChannelSocket } from "../../src/index.js";
+import type { AnySocket } from "../../src/index.js";
 import { serveControl } from "./control.js";
 import { loadStatewire, loadStatewireRedis } from "./entry.js";
 
@@ -34,7 +34,8 @@ const ready = new Set<AnySocket>();
 
 const route = websocket("/ws", async (socket) => {
   await socket.accept();
-  if (channels !== undefined) await (socket as ChannelSocket).join("room");
+  // The socket class depends on the mode: the plugin's join works on any socket.
+  if (channels !== undefined) await channels.join(socket, "room");
   ready.add(socket);
   try {
     for await (const _ of socket) {

@@ -31,11 +31,15 @@ import { guardSocket } from "../transport/edge-socket.js";
 import { Router } from "./router.js";
 import type { Dependencies } from "../dependencies/provide.js";
 import { type LayerOptions, pickLayer } from "./layers.js";
+import type { SocketClass } from "../connection/socket-class.js";
+import { pluginSocketClass, refinedSocketClass } from "./socket-class.js";
 import { flattenRoutes, type Route } from "./routes.js";
 import { AppStats, snapshot, type StatsSnapshot } from "./stats.js";
 
-export interface AppOptions extends Omit<LayerOptions, "maxConnections"> {
+export interface AppOptions extends Omit<LayerOptions, "maxConnections" | "socketClass"> {
   readonly routes: readonly Route[];
+  /** The socket class handlers receive unless a group or route sets one; it must extend a plugin's (a `SocketClassConflictError` otherwise). */
+  readonly socketClass?: SocketClass;
   /** Where handler errors are reported; any pino-compatible logger. Default: JSON lines on stderr, warnings and errors only. */
   readonly logger?: Logger;
   /** Called with every error a handler throws (after it is logged); the connection closes with 1011. */
@@ -261,8 +265,9 @@ class StatewireApp implements App {
     this.#plugins = plugins;
     const inspect = combineInspect(options.inspect, plugins);
     const appLayer = pickLayer(options);
-    const pluginSocket = plugins.find((plugin) => plugin.socketClass !== undefined)?.socketClass;
-    const rootLayer = appLayer.socketClass === undefined && pluginSocket !== undefined ? { ...appLayer, socketClass: pluginSocket } : appLayer;
+    const pluginSocket = pluginSocketClass(plugins);
+    const rootSocket = refinedSocketClass(appLayer.socketClass, pluginSocket, "The app's socketClass");
+    const rootLayer: LayerOptions = rootSocket === undefined ? appLayer : { ...appLayer, socketClass: rootSocket };
     const routes = [...options.routes, ...plugins.flatMap((plugin) => plugin.routes ?? [])];
     for (const { path, route, layers } of flattenRoutes(routes, rootLayer)) {
       const middleware = layers.middleware ?? [];
@@ -270,7 +275,7 @@ class StatewireApp implements App {
         this.#httpRoutes.add(route.method, path, withRequestMiddleware(route, middleware));
         continue;
       }
-      const SocketType = layers.socketClass ?? Socket;
+      const SocketType = refinedSocketClass(layers.socketClass, pluginSocket, `Route ${path}: its socketClass`) ?? Socket;
       const guards: Guard[] = [
         ...(layers.allowedOrigins === undefined ? [] : [allowOrigins(layers.allowedOrigins)]),
         ...connectionWrappers(middleware).map((wrapper) => aroundConnection(wrapper)),

@@ -2,7 +2,8 @@
  * Options that can be set on the app, on a group and on a route. Guards and middleware add up
  * (outermost first); everything else: the nearest layer wins.
  */
-import type { AnySocket, SocketRuntime } from "../connection/socket.js";
+import type { SocketClass } from "../connection/socket-class.js";
+import type { AnySocket } from "../connection/socket.js";
 import type { Dependencies } from "../dependencies/provide.js";
 import type { Guard } from "../guards/guard.js";
 import type { OriginPolicy } from "../guards/origin.js";
@@ -10,14 +11,14 @@ import type { MessageRate } from "../limits/token-bucket.js";
 import type { Middleware } from "./middleware.js";
 import type { DeflateOptions } from "../transport/transport.js";
 
-/** A `Socket` subclass to hand handlers instead of `Socket` (Litestar's `websocket_class`). */
-export type SocketClass = new (runtime: SocketRuntime, params: never) => AnySocket;
+export type { SocketClass };
 
-export interface LayerOptions {
+/** `S`: the instance type of `socketClass`. */
+export interface LayerOptions<S extends AnySocket = AnySocket> {
   /** Per-connection dependencies; a name declared nearer the route replaces the outer one. */
   readonly dependencies?: Dependencies;
   /** The socket class handlers of this layer receive. */
-  readonly socketClass?: SocketClass;
+  readonly socketClass?: SocketClass<S>;
   /** Guards and middleware run at the upgrade, before accept: app's first, then groups', then the route's. */
   readonly guards?: readonly Guard[];
   /**

@@ -6,7 +6,8 @@
 import type { InspectionEvent } from "xstate";
 import type { Logger } from "../connection/logger.js";
 import type { ConnectionObserver } from "../connection/observer.js";
-import type { SocketClass } from "./layers.js";
+import type { SocketClass } from "../connection/socket-class.js";
+import type { AnySocket } from "../connection/socket.js";
 import type { Route } from "./routes.js";
 import type { StatsSnapshot } from "./stats.js";
 
@@ -32,12 +33,16 @@ export interface PluginHealth {
   readonly error?: string;
 }
 
-export interface Plugin {
+/** `S`: the instance type of the socket class it may give the app's handlers. */
+export interface Plugin<S extends AnySocket = AnySocket> {
   readonly name: string;
   /** Routes the plugin serves, added after the app's own. */
   readonly routes?: readonly Route[];
-  /** The socket class for the app's handlers when the app sets none (e.g. one with `join`/`leave`). */
-  readonly socketClass?: SocketClass;
+  /**
+   * The socket class for the app's handlers (e.g. one with `join`/`leave`). A socket class the
+   * app, a group or a route sets must extend it; two plugins with unrelated classes are an error.
+   */
+  readonly socketClass?: SocketClass<S>;
   /** Receives every connection actor's xstate inspection events (attached only when some plugin or the app asks). */
   readonly inspect?: (event: InspectionEvent) => void;
   /** Called once, when the app is created. */

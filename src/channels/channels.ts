@@ -16,8 +16,8 @@ import { memoryBackend } from "./memory.js";
 import { type BroadcastOptions, type ExceptTarget, type JoinOptions, type RoomApi, Rooms } from "./membership.js";
 import { type Payload, serialize } from "./payload.js";
 import { type ChannelRouteOptions, channelRoutes } from "./routes.js";
-import { boundChannelSocket } from "./socket.js";
-import type { SocketClass } from "../app/layers.js";
+import { type AnyChannelSocket, boundChannelSocket } from "./socket.js";
+import type { SocketClass } from "../connection/socket-class.js";
 import type { BacklogOptions, BacklogStrategy } from "./subscriber.js";
 import { type SubscribeOptions, Subscription } from "./subscription.js";
 
@@ -54,10 +54,11 @@ export interface ChannelsStats {
   readonly channels: number;
 }
 
-export interface Channels extends Plugin, RoomApi {
+export interface Channels extends Plugin<AnyChannelSocket>, RoomApi {
   readonly name: "channels";
   readonly routes: readonly Route[];
-  readonly socketClass: SocketClass;
+  /** The socket class with `join` / `leave` / `broadcast`: the app's handlers get it; a route naming it (`socketClass: channels.socketClass`) sees it typed. */
+  readonly socketClass: SocketClass<AnyChannelSocket>;
   readonly backend: ChannelBackend;
   /** Serialize `data` once (string → text, bytes → binary, else JSON) and send it to every subscriber of `channels`. */
   publish(data: unknown, channels: string | readonly string[]): Promise<void>;
@@ -113,7 +114,8 @@ export function createChannels(options: ChannelsOptions = {}): Channels {
   const api: Channels = {
     name: "channels",
     routes: [],
-    socketClass: undefined as unknown as SocketClass,
+    // Set below, once `api` exists to bind it to.
+    socketClass: undefined as unknown as SocketClass<AnyChannelSocket>,
     backend,
 
     publish(data, channels) {
@@ -192,7 +194,7 @@ export function createChannels(options: ChannelsOptions = {}): Channels {
       })());
     },
   };
-  const withRoutes = api as { routes: readonly Route[]; socketClass: SocketClass };
+  const withRoutes = api as { routes: readonly Route[]; socketClass: SocketClass<AnyChannelSocket> };
   withRoutes.socketClass = boundChannelSocket(api);
   if (options.routes !== undefined && options.routes !== false) {
     withRoutes.routes = channelRoutes(api, options.routes === true ? {} : options.routes);

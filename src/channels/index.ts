@@ -8,6 +8,7 @@ export type { MemoryBackendOptions, MemoryChannelBackend, MemoryRetention } from
 export { serialize } from "./payload.js";
 export type { Envelope, Payload } from "./payload.js";
 export { ChannelSocket } from "./socket.js";
+export type { AnyChannelSocket } from "./socket.js";
 export type { BroadcastOptions, ExceptTarget, JoinOptions, RoomApi } from "./membership.js";
 export { Subscription } from "./subscription.js";
 export type { SubscribeOptions } from "./subscription.js";

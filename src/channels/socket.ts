@@ -3,21 +3,22 @@
  * `join(room)`, `leave(room)` and `broadcast(room, data)`. Joining forwards every message of the
  * room to this connection; every room is left when the connection closes.
  *
- * A handler's socket is typed `Socket`; when the app uses the plugin's socket class, narrow it
- * with `socket as ChannelSocket<typeof socket.params>` (or call `channels.join(socket, room)`,
- * which works whatever the socket class).
+ * A route says it uses it with `socketClass: channels.socketClass`: its handlers' socket is then
+ * typed with these methods, no cast (docs/architecture.md §1, "the socket type").
+ * `channels.join(socket, room)` works whatever the socket class.
  */
-import type { SocketClass } from "../app/layers.js";
+import type { SocketClass } from "../connection/socket-class.js";
 import { type AnySocket, Socket } from "../connection/socket.js";
 import type { JoinOptions, RoomApi } from "./membership.js";
 
 export class ChannelSocket<
   Params extends object = Readonly<Record<string, string | undefined>>,
   State extends object = Record<string, unknown>,
-> extends Socket<Params, State> {
+  Query extends object = Readonly<Record<string, string>>,
+> extends Socket<Params, State, Query> {
   /** This socket as the runtime holds any socket (its params and state types do not matter to rooms). */
   get #self(): AnySocket {
-    return this as unknown as AnySocket;
+    return this;
   }
 
   /** The channels instance this socket class belongs to (set by the plugin's subclass). */
@@ -46,9 +47,12 @@ export class ChannelSocket<
   }
 }
 
+/** A channels plugin's socket, as handlers of any route see it before their params, state and query are added. */
+export type AnyChannelSocket = ChannelSocket<object, object, object>;
+
 /** The plugin's socket class: a `ChannelSocket` bound to one channels instance. */
-export function boundChannelSocket(api: RoomApi): SocketClass {
-  return class BoundChannelSocket extends ChannelSocket<object, object> {
+export function boundChannelSocket(api: RoomApi): SocketClass<AnyChannelSocket> {
+  return class BoundChannelSocket extends ChannelSocket<object, object, object> {
     protected override get channelRooms(): RoomApi {
       return api;
     }

@@ -175,7 +175,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     const { dependencyEvents, observers } = this.settings;
     const scope = new DependencyScope(
       dependencies,
-      { params: socket.params as Record<string, string | undefined>, query: socket.query, headers: socket.headers, cookies: socket.cookies, client: this.client, socket },
+      { params: socket.params as Record<string, string | undefined>, query: socket.query as Readonly<Record<string, string>>, headers: socket.headers, cookies: socket.cookies, client: this.client, socket },
       {
         acquired: (name) => {
           dependencyEvents.acquired(name);

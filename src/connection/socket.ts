@@ -107,13 +107,14 @@ function parseCookies(header: string | undefined): Record<string, string> {
 export class Socket<
   Params extends object = Readonly<Record<string, string | undefined>>,
   State extends object = Record<string, unknown>,
+  Query extends object = Readonly<Record<string, string>>,
 > implements AsyncIterable<Message>
 {
   /** Path parameters of the matched route, typed from its path literal. */
   readonly params: Params;
   readonly #runtime: SocketRuntime;
   #url: URL | undefined;
-  #query: Readonly<Record<string, string>> | undefined;
+  #query: object | undefined;
   #cookies: Readonly<Record<string, string>> | undefined;
   #headers: IncomingHttpHeaders | undefined;
   #state: State | undefined;
@@ -139,12 +140,20 @@ export class Socket<
     return (this.#url ??= new URL(this.#runtime.requestUrl, `ws://${this.#runtime.requestHost}`));
   }
 
-  /** Query parameters; the first value of each name (all values: `socket.url.searchParams`). */
-  get query(): Readonly<Record<string, string>> {
+  /**
+   * Query parameters; the first value of each name (all values: `socket.url.searchParams`).
+   * On a route with a `query` schema: the decoded value, typed from the schema.
+   */
+  get query(): Query {
     if (this.#query === undefined) {
       this.#query = queryRecord(this.url.searchParams);
     }
-    return this.#query;
+    return this.#query as Query;
+  }
+
+  /** Replace the query with its decoded form; only the route's `query` schema guard calls it, before the handler runs. */
+  static decodedQuery(socket: AnySocket, query: object): void {
+    socket.#query = query;
   }
 
   /**
@@ -364,4 +373,4 @@ export class Socket<
 }
 
 /** A socket of any route, as the runtime holds it. */
-export type AnySocket = Socket<object, object>;
+export type AnySocket = Socket<object, object, object>;

@@ -6,13 +6,13 @@
 import { HandshakeDenied, WebSocketError } from "../connection/errors.js";
 import type { Guard, GuardContext } from "./guard.js";
 
-export interface BearerTokenOptions<User> {
+export interface BearerTokenOptions<User, Key extends string = "user"> {
   /** The user for a token, or `undefined` when it is not valid. */
   readonly verify: (token: string, context: GuardContext) => User | undefined | Promise<User | undefined>;
   /** A query parameter that may carry the token, e.g. `"token"`. Default: header only. */
   readonly queryParameter?: string;
   /** Where in `socket.state` the user goes. Default `"user"`. */
-  readonly stateKey?: string;
+  readonly stateKey?: Key;
   /**
    * How to refuse: `"http"` (default: 401 with `WWW-Authenticate: Bearer`) or a close code
    * (the handshake completes, then closes with it: what browsers can read), e.g. 4001.
@@ -20,7 +20,8 @@ export interface BearerTokenOptions<User> {
   readonly refuseWith?: "http" | number;
 }
 
-export function bearerToken<User>(options: BearerTokenOptions<User>): Guard {
+/** A guard storing the verified user in `socket.state[stateKey]`: handlers of its route see it typed. */
+export function bearerToken<User, Key extends string = "user">(options: BearerTokenOptions<User, Key>): Guard<{ readonly [K in Key]: User }> {
   const { verify, queryParameter, stateKey = "user", refuseWith = "http" } = options;
   const refuse = (reason: string): Error =>
     refuseWith === "http"

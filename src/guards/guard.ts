@@ -25,10 +25,35 @@ export interface GuardContext {
   readonly state: Record<string, unknown>;
 }
 
-export type Guard = (context: GuardContext, next: () => Promise<void>) => unknown;
+/**
+ * A guard. `Adds` is what it stores in `socket.state` (`bearerToken` adds `{ user }`): the
+ * handlers of a route whose `guards` include it see those names typed. A guard of your own
+ * declares it: `const auth: Guard<{ user: User }> = async (context, next) => { … }`.
+ */
+export interface Guard<Adds extends object = Record<never, never>> {
+  (context: GuardContext, next: () => Promise<void>): unknown;
+  /** Type-only, never set: what this guard adds to `socket.state`. */
+  readonly "~state"?: Adds;
+}
+
+/** What one guard adds; a function without the declaration adds nothing. */
+type StateAddedBy<G> = G extends { readonly "~state"?: infer Adds } ? (object extends Adds ? Record<never, never> : Adds) : Record<never, never>;
+
+/** Every guard of `Guards` together: a tuple element by element, an array through the union of its elements. */
+export type GuardedState<Guards extends readonly unknown[]> = Guards extends readonly [infer First, ...infer Rest]
+  ? StateAddedBy<First> & GuardedState<Rest>
+  : Guards extends readonly []
+    ? Record<never, never>
+    : UnionToIntersection<StateAddedBy<Guards[number]>>;
+
+type UnionToIntersection<U> = (U extends unknown ? (value: U) => void : never) extends (value: infer I) => void ? I : never;
 
 /** A guard sees more of the handshake than a handler context does: headers, cookies, client, state. */
 class GuardView extends SocketView implements GuardContext {
+  /** The raw query; decoded for the guards after a route's `query` schema, which runs first among the route's guards. */
+  override get query(): Readonly<Record<string, string>> {
+    return this.socket.query as Readonly<Record<string, string>>;
+  }
   get headers(): IncomingHttpHeaders {
     return this.socket.headers;
   }

@@ -6,10 +6,10 @@
  *   const search = queryParameters(Schema.Struct({ q: Schema.String, limit: Schema.FiniteFromString }));
  *   websocket("/search", (socket) => { const { q, limit } = search.of(socket); … }, { guards: [search.guard] });
  */
-import { type MessageSchema, type SchemaOutput, validate } from "../codec/schema.js";
+import { isMessageSchema, type MessageSchema, type SchemaOutput, validate } from "../codec/schema.js";
 import { truncateReason } from "../connection/close-codes.js";
 import { HandshakeDenied, WebSocketError } from "../connection/errors.js";
-import type { AnySocket } from "../connection/socket.js";
+import { type AnySocket, Socket } from "../connection/socket.js";
 import type { Guard } from "./guard.js";
 
 export interface ParameterOptions {
@@ -56,5 +56,30 @@ function checked<T>(what: string, read: (socket: AnySocket) => unknown, schema: 
       if (!decoded.has(socket)) throw new Error(`These ${what} were not checked for this connection: add their guard to the route`);
       return decoded.get(socket)!;
     },
+  };
+}
+
+/** A route's `query` option: a schema, or `queryParameters(schema, { refuseWith })` to choose how invalid queries are refused. */
+export type QuerySchema = MessageSchema | Parameters<object>;
+
+/** What `socket.query` is on a route with the `query` option `Q` (the raw first-value record without one). */
+export type QueryOf<Q> = Q extends Parameters<infer T extends object>
+  ? T
+  : Q extends MessageSchema
+    ? Extract<SchemaOutput<Q>, object>
+    : Readonly<Record<string, string>>;
+
+/**
+ * The guard behind a route's `query` option: checks the query once, at the upgrade, and makes
+ * the decoded value the connection's `socket.query` (and its handlers' `query`).
+ */
+export function typedQueryGuard(query: QuerySchema): Guard {
+  const parameters = isMessageSchema(query) ? queryParameters(query) : query;
+  return async function typedQuery(context, next) {
+    await parameters.guard(context, async () => {
+      // A query schema's output is an object: it decodes a record of strings.
+      Socket.decodedQuery(context.socket, parameters.of(context.socket) as object);
+      await next();
+    });
   };
 }

@@ -8,8 +8,8 @@
  * The route's path and options are read once, from an instance made when the app is created.
  */
 import type { ConnectionOutcome } from "../../machines/connection.js";
-import type { LayerOptions } from "../app/layers.js";
-import type { FrameMode, ReceiveKind } from "../codec/message-codec.js";
+import type { DataOf, FrameMode, ReceiveKind } from "../codec/message-codec.js";
+import type { SocketClass } from "../connection/socket-class.js";
 import type { MessageSchema } from "../codec/schema.js";
 import type { AcceptInit, AnySocket, Socket } from "../connection/socket.js";
 import type { Dependencies } from "../dependencies/provide.js";
@@ -21,15 +21,27 @@ import type { WebSocketRoute } from "./websocket.js";
 /** A connection's dependencies as a class-based listener receives them. */
 export type ListenerDependencies = Readonly<Record<string, unknown>>;
 
-export abstract class WebSocketListener<Data = string> {
+/**
+ * `R` is what the listener receives, as `receive` says (`"text"` by default, `"json"`, a schema, …):
+ * `onReceive`'s data is `DataOf<R>`. `Sock` is the socket its hooks get: a plugin's class
+ * (`ChannelSocket`) or the one `socketClass` names; an app that does not provide it is a type error.
+ *
+ *   class Chat extends WebSocketListener<typeof ChatMessage> {
+ *     override readonly receive = ChatMessage;
+ *     onReceive(message: DataOf<typeof ChatMessage>) { … }
+ *   }
+ */
+export abstract class WebSocketListener<R extends ReceiveKind = "text", Sock extends AnySocket = Socket> {
   /** The route path, e.g. `"/rooms/:room"`. */
   abstract readonly path: string;
-  readonly receive?: ReceiveKind;
+  readonly receive?: R;
   readonly send?: MessageSchema;
   readonly receiveMode?: FrameMode;
   readonly sendMode?: FrameMode;
   readonly dependencies?: Dependencies;
-  readonly socketClass?: LayerOptions["socketClass"];
+  readonly socketClass?: SocketClass<Sock>;
+  /** Type-only, never set: what this listener needs from the app (see `WebSocketRoute`). */
+  declare readonly "~needs"?: (socket: Socket extends Sock ? AnySocket : Sock) => void;
   readonly onInvalid?: OnInvalid<AnyContext>;
 
   /**
@@ -37,28 +49,30 @@ export abstract class WebSocketListener<Data = string> {
    * `socket.close(code, reason)` (the handshake completes first, so browsers see the code), or
    * throw (an error naming a status or close code answers with it, any other is a 500).
    */
-  onConnect?(socket: Socket, dependencies: ListenerDependencies): unknown;
+  onConnect?(socket: Sock, dependencies: ListenerDependencies): unknown;
   /** The handshake answer (subprotocol, headers). Default: accept plainly. */
-  accept?(socket: Socket, dependencies: ListenerDependencies): AcceptInit | Promise<AcceptInit>;
+  accept?(socket: Sock, dependencies: ListenerDependencies): AcceptInit | Promise<AcceptInit>;
   /** After accept, before the first message. */
-  onAccept?(socket: Socket, dependencies: ListenerDependencies): unknown;
+  onAccept?(socket: Sock, dependencies: ListenerDependencies): unknown;
   /** Each message, in order; the return value is the reply (string → text, bytes → binary, `undefined` → none, else JSON). */
-  abstract onReceive(data: Data, socket: Socket, dependencies: ListenerDependencies): unknown;
+  abstract onReceive(data: DataOf<R>, socket: Sock, dependencies: ListenerDependencies): unknown;
   /** Once, after the connection closed, if it was accepted. */
-  onDisconnect?(socket: Socket, close: ConnectionOutcome, dependencies: ListenerDependencies): unknown;
+  onDisconnect?(socket: Sock, close: ConnectionOutcome, dependencies: ListenerDependencies): unknown;
   /**
    * An error `onReceive` threw. The connection then closes with 1011, unless this returns
    * `keepOpen(reply?)`: the reply (if any) is sent and the next message is handled (Velithon's `on_error`).
    */
-  onError?(error: unknown, socket: Socket): unknown;
+  onError?(error: unknown, socket: Sock): unknown;
 }
 
 /** A concrete subclass, as listed in an app's routes. */
-export type WebSocketListenerClass = new () => WebSocketListener<never>;
+export type WebSocketListenerClass<Needs extends AnySocket = never> = new () => Omit<WebSocketListener<ReceiveKind, AnySocket>, "~needs"> & {
+  readonly "~needs"?: (socket: Needs) => void;
+};
 
 const dependenciesOf = (context: AnyContext): ListenerDependencies => context as unknown as ListenerDependencies;
-/** The socket as class hooks see it: string params, a record of per-connection state. */
-const socketOf = (context: AnyContext): Socket => context.socket as unknown as Socket;
+/** The socket as class hooks see it: the route's class, whatever the subclass declared. */
+const socketOf = (context: AnyContext): AnySocket => context.socket;
 
 /** Compile a class-based listener into a route. */
 export function compileListenerClass(Listener: WebSocketListenerClass): WebSocketRoute {

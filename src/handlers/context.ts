@@ -6,12 +6,13 @@ import type { PathParams } from "../app/path-params.js";
 import type { AnySocket, Socket } from "../connection/socket.js";
 import type { AppDependencies, Dependencies, ResolvedDependencies } from "../dependencies/provide.js";
 
-export type HandlerContext<Path extends string, D extends Dependencies> = ResolvedDependencies<D> &
+/** `Sock` is the socket the route's layer gives it (its class, its guards' state, its query schema). */
+export type HandlerContext<Path extends string, D extends Dependencies, Sock extends AnySocket = Socket<PathParams<Path>>> = ResolvedDependencies<D> &
   AppDependencies & {
-    readonly socket: Socket<PathParams<Path>>;
+    readonly socket: Sock;
     readonly params: PathParams<Path>;
-    /** Query parameters; the first value of each name. */
-    readonly query: Readonly<Record<string, string>>;
+    /** Query parameters: the first value of each name, or the route's `query` schema's output. */
+    readonly query: Sock["query"];
     /** Aborted as soon as the connection starts closing. */
     readonly signal: AbortSignal;
   };
@@ -20,7 +21,7 @@ export type HandlerContext<Path extends string, D extends Dependencies> = Resolv
 export interface AnyContext {
   readonly socket: AnySocket;
   readonly params: object;
-  readonly query: Readonly<Record<string, string>>;
+  readonly query: object;
   readonly signal: AbortSignal;
 }
 
@@ -30,7 +31,7 @@ export class SocketView implements AnyContext {
   get params(): object {
     return this.socket.params;
   }
-  get query(): Readonly<Record<string, string>> {
+  get query(): object {
     return this.socket.query;
   }
   get signal(): AbortSignal {

@@ -3,7 +3,9 @@
  * with JSON validated, not only parsed). Compiled into a handler actor whose per-message path
  * is the pipeline: decode, call, encode, send — synchronous when the function is.
  */
-import { type LayerOptions, pickLayer } from "../app/layers.js";
+import type { PathParams } from "../app/path-params.js";
+import type { AnySocket, Socket } from "../connection/socket.js";
+import type { QuerySchema } from "../guards/parameters.js";
 import { createDecoder, createEncoder, type DataOf, type FrameMode, type ReceiveKind, type ValueEncoding } from "../codec/message-codec.js";
 import { isMessageSchema, type MessageSchema } from "../codec/schema.js";
 import type { Dependencies } from "../dependencies/provide.js";
@@ -11,10 +13,11 @@ import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
 import { type AnyContext, createContext, type HandlerContext } from "./context.js";
 import { MessagePipeline, type OnInvalid, type PipelineSpec } from "./pipeline.js";
 import { closeSession, openSession, type SessionHooks } from "./session.js";
+import { type RequiredSocket, type RouteGuards, type RouteOptions, type RouteSocket, routeLayer } from "./route-types.js";
 import type { WebSocketRoute } from "./websocket.js";
 
 /** How frames become data and replies become frames: the options listeners and machine handlers share. */
-export interface MessageCodecOptions<Path extends string, D extends Dependencies> {
+export interface MessageCodecOptions<Path extends string, D extends Dependencies, Sock extends AnySocket = Socket<PathParams<Path>>> {
   /** How replies that are not strings or bytes are encoded: `"json"` (default), or `"msgpack"` (binary frames; the default when `receive` is MessagePack). */
   readonly encoding?: ValueEncoding;
   /** A schema replies are encoded through (effect Schema) or checked against (Standard Schema). */
@@ -24,21 +27,30 @@ export interface MessageCodecOptions<Path extends string, D extends Dependencies
   /** Force the frame kind of replies; by default strings and JSON go as text, bytes as binary. */
   readonly sendMode?: FrameMode;
   /** A message that does not decode: `"close"` (default: 1003 / 1007 with a reason naming the problem), `"reply"` (an error frame, stay open), or a function whose result is sent. */
-  readonly onInvalid?: OnInvalid<HandlerContext<Path, D>>;
+  readonly onInvalid?: OnInvalid<HandlerContext<Path, D, Sock>>;
 }
 
-export interface ListenerOptions<Path extends string, R extends ReceiveKind, D extends Dependencies>
-  extends LayerOptions,
-    MessageCodecOptions<Path, D>,
-    SessionHooks<HandlerContext<Path, D>> {
+/** `S`, `C`, `G`, `Q`: the socket class, the route's own class, guards and query schema (see `RouteOptions`); `Sock` the socket they make. */
+export interface ListenerOptions<
+  Path extends string,
+  R extends ReceiveKind,
+  D extends Dependencies,
+  S extends AnySocket = AnySocket,
+  C = undefined,
+  G extends RouteGuards = RouteGuards,
+  Q extends QuerySchema | undefined = undefined,
+  Sock extends AnySocket = RouteSocket<Path, S, G, Q>,
+> extends RouteOptions<S, C, G, Q>,
+    MessageCodecOptions<Path, D, Sock>,
+    SessionHooks<HandlerContext<Path, D, Sock>> {
   // Declared here, not in the shared options, so that `D` is inferred from it.
   readonly dependencies?: D;
   /** What the handler receives: `"text"` (default), `"bytes"`, `"json"`, `"msgpack"`, a schema (effect Schema or any Standard Schema) the JSON must satisfy, or `{ msgpack: schema }`. */
   readonly receive?: R;
   /** Called with an error the handler threw, before the connection closes with 1011; return `keepOpen(reply?)` to answer and stay open. */
-  readonly onError?: (error: unknown, context: HandlerContext<Path, D>) => unknown;
+  readonly onError?: (error: unknown, context: HandlerContext<Path, D, Sock>) => unknown;
   /** Called once per message, in order. Its result is the reply: string → text, bytes → binary, `undefined` → none, else JSON. */
-  readonly handler: (data: DataOf<R>, context: HandlerContext<Path, D>) => unknown;
+  readonly handler: (data: DataOf<R>, context: HandlerContext<Path, D, Sock>) => unknown;
 }
 
 /** What one connection of a listener runs: its per-message spec and hooks (shared, or made per connection). */
@@ -134,16 +146,20 @@ export function listenerSpec(options: {
 export function websocketListener<Path extends string>(
   path: Path,
   handler: (data: string, context: HandlerContext<Path, Record<never, never>>) => unknown,
-): WebSocketRoute<Path>;
+): WebSocketRoute<Path, AnySocket>;
 export function websocketListener<
   Path extends string,
   R extends ReceiveKind = "text",
   D extends Dependencies = Record<never, never>,
->(path: Path, options: ListenerOptions<Path, R, D>): WebSocketRoute<Path>;
+  S extends AnySocket = AnySocket,
+  C = undefined,
+  G extends RouteGuards = RouteGuards,
+  Q extends QuerySchema | undefined = undefined,
+>(path: Path, options: ListenerOptions<Path, R, D, S, C, G, Q>): WebSocketRoute<Path, RequiredSocket<NoInfer<S>, NoInfer<C>>>;
 export function websocketListener(
   path: string,
   optionsOrHandler: ListenerOptions<string, ReceiveKind, Dependencies> | ((data: string, context: never) => unknown),
-): WebSocketRoute {
+): WebSocketRoute<string, AnySocket> {
   const options = typeof optionsOrHandler === "function" ? { handler: optionsOrHandler } : optionsOrHandler;
   const behavior: ListenerBehavior = {
     spec: listenerSpec(options as Parameters<typeof listenerSpec>[0]),
@@ -154,6 +170,6 @@ export function websocketListener(
     path,
     // What the route receives, for the testing toolkit's flows (generated from the schema).
     logic: { ...compileListener(() => behavior), receive: (options as { readonly receive?: ReceiveKind }).receive ?? "text" },
-    options: pickLayer(options as LayerOptions),
+    options: routeLayer(options as { readonly query?: QuerySchema }),
   };
 }

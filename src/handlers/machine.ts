@@ -12,7 +12,8 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { type Actor, type AnyStateMachine, type EventObject, createActor } from "xstate";
-import { type LayerOptions, pickLayer } from "../app/layers.js";
+import type { AnySocket } from "../connection/socket.js";
+import type { QuerySchema } from "../guards/parameters.js";
 import type { PathParams } from "../app/path-params.js";
 import { type DataOf, type Encoder, type FrameMode, type ReceiveKind } from "../codec/message-codec.js";
 import { assertCloseFrame, truncateReason } from "../connection/close-codes.js";
@@ -25,6 +26,7 @@ import { CLOSE_CONNECTION, type CloseConnectionEmitted, SEND_MESSAGE, type SendM
 import { isReservedEventType, stateName } from "./machine-state.js";
 import { MessagePipeline, type PipelineSpec } from "./pipeline.js";
 import { closeSession, openSession, type SessionHooks } from "./session.js";
+import { type RequiredSocket, type RouteGuards, type RouteOptions, type RouteSocket, routeLayer } from "./route-types.js";
 import type { WebSocketRoute } from "./websocket.js";
 
 /** What a handler machine gets as `input`: the connection, without the socket (the machine does no I/O). */
@@ -78,10 +80,18 @@ export interface MachineOutput {
 }
 
 /** `encoding`, `send`, `receiveMode`, `sendMode` and `onInvalid` are a listener's (replies are what `sendMessage` sends). */
-export interface MachineOptions<Path extends string, R extends ReceiveKind, D extends Dependencies>
-  extends LayerOptions,
-    MessageCodecOptions<Path, D>,
-    SessionHooks<HandlerContext<Path, D>> {
+export interface MachineOptions<
+  Path extends string,
+  R extends ReceiveKind,
+  D extends Dependencies,
+  S extends AnySocket = AnySocket,
+  C = undefined,
+  G extends RouteGuards = RouteGuards,
+  Q extends QuerySchema | undefined = undefined,
+  Sock extends AnySocket = RouteSocket<Path, S, G, Q>,
+> extends RouteOptions<S, C, G, Q>,
+    MessageCodecOptions<Path, D, Sock>,
+    SessionHooks<HandlerContext<Path, D, Sock>> {
   // Declared here, not in the shared options, so that `D` is inferred from it.
   readonly dependencies?: D;
   /**
@@ -99,9 +109,9 @@ export interface MachineOptions<Path extends string, R extends ReceiveKind, D ex
    */
   readonly toEvent?: (data: DataOf<R>) => EventObject | undefined;
   /** Messages the current state does not accept. Default `"close"` (1008). */
-  readonly onUnexpected?: OnUnexpected<HandlerContext<Path, D>>;
+  readonly onUnexpected?: OnUnexpected<HandlerContext<Path, D, Sock>>;
   /** Called with an error an action, guard or actor of the machine threw, before the connection closes with 1011. */
-  readonly onError?: (error: unknown, context: HandlerContext<Path, D>) => unknown;
+  readonly onError?: (error: unknown, context: HandlerContext<Path, D, Sock>) => unknown;
 }
 
 interface MachineBehavior {
@@ -157,7 +167,7 @@ class MachineActor implements HandlerActor {
     const socket = parent.socket;
     const input: MachineInput = {
       params: socket.params as PathParams<string>,
-      query: socket.query,
+      query: socket.query as MachineInput["query"],
       headers: socket.headers,
       state: socket.state as Record<string, unknown>,
       dependencies: parent.dependencies as unknown as MachineInput["dependencies"],
@@ -363,7 +373,11 @@ export function websocketMachine<
   Path extends string,
   R extends ReceiveKind = "json",
   D extends Dependencies = Record<never, never>,
->(path: Path, options: MachineOptions<Path, R, D>): WebSocketRoute<Path> {
+  S extends AnySocket = AnySocket,
+  C = undefined,
+  G extends RouteGuards = RouteGuards,
+  Q extends QuerySchema | undefined = undefined,
+>(path: Path, options: MachineOptions<Path, R, D, S, C, G, Q>): WebSocketRoute<Path, RequiredSocket<NoInfer<S>, NoInfer<C>>> {
   const receive: ReceiveKind = options.receive ?? "json";
   const raw = receive === "text" || receive === "bytes";
   const toEvent =
@@ -402,7 +416,7 @@ export function websocketMachine<
     machineRoute: description,
     start: (parent) => new MachineActor(parent, behavior),
   };
-  return { kind: "websocket", path, logic, options: pickLayer(options) };
+  return { kind: "websocket", path, logic, options: routeLayer(options) };
 }
 
 /** What the testing toolkit and the inspector know of a machine route. */

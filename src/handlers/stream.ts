@@ -7,7 +7,8 @@
  */
 import type { Stream } from "effect";
 import { isEffectStream, loadEffect } from "../codec/effect.js";
-import { type LayerOptions, pickLayer } from "../app/layers.js";
+import type { AnySocket } from "../connection/socket.js";
+import type { QuerySchema } from "../guards/parameters.js";
 import { assertCloseFrame } from "../connection/close-codes.js";
 import { createEncoder, type DataOf, type Encoder, type FrameMode, type ReceiveKind } from "../codec/message-codec.js";
 import type { MessageSchema } from "../codec/schema.js";
@@ -17,6 +18,7 @@ import { type AnyContext, createContext, type HandlerContext } from "./context.j
 import { listenerSpec } from "./listener.js";
 import { MessagePipeline, type OnInvalid, type PipelineSpec } from "./pipeline.js";
 import { closeSession, openSession, type SessionHooks } from "./session.js";
+import { type RequiredSocket, type RouteGuards, type RouteOptions, type RouteSocket, routeLayer } from "./route-types.js";
 import type { WebSocketRoute } from "./websocket.js";
 
 /** Values a stream sends before it lets the event loop serve others. */
@@ -25,22 +27,31 @@ const FAIR_SHARE = 32;
 /** What a stream function may return. */
 export type StreamSource<T> = AsyncIterable<T> | Stream.Stream<T, unknown>;
 
-export interface StreamOptions<Path extends string, R extends ReceiveKind, D extends Dependencies>
-  extends LayerOptions,
-    SessionHooks<HandlerContext<Path, D>> {
+/** `S`, `C`, `G`, `Q`: the socket class, the route's own class, guards and query schema (see `RouteOptions`); `Sock` the socket they make. */
+export interface StreamOptions<
+  Path extends string,
+  R extends ReceiveKind,
+  D extends Dependencies,
+  S extends AnySocket = AnySocket,
+  C = undefined,
+  G extends RouteGuards = RouteGuards,
+  Q extends QuerySchema | undefined = undefined,
+  Sock extends AnySocket = RouteSocket<Path, S, G, Q>,
+> extends RouteOptions<S, C, G, Q>,
+    SessionHooks<HandlerContext<Path, D, Sock>> {
   /** Called once per connection after accept; every value it yields is sent. */
-  readonly stream: (context: HandlerContext<Path, D>) => StreamSource<unknown>;
+  readonly stream: (context: HandlerContext<Path, D, Sock>) => StreamSource<unknown>;
   readonly send?: MessageSchema;
   readonly sendMode?: FrameMode;
   readonly dependencies?: D;
   /** How to close when the source ends: default `{ code: 1000 }`; `false` keeps the connection open. */
   readonly closeOnEnd?: { readonly code?: number; readonly reason?: string } | false;
   /** Listen too: each client message goes here, as to a listener. Without it, client messages are discarded and counted. */
-  readonly onMessage?: (data: DataOf<R>, context: HandlerContext<Path, D>) => unknown;
+  readonly onMessage?: (data: DataOf<R>, context: HandlerContext<Path, D, Sock>) => unknown;
   readonly receive?: R;
   readonly receiveMode?: FrameMode;
-  readonly onInvalid?: OnInvalid<HandlerContext<Path, D>>;
-  readonly onError?: (error: unknown, context: HandlerContext<Path, D>) => unknown;
+  readonly onInvalid?: OnInvalid<HandlerContext<Path, D, Sock>>;
+  readonly onError?: (error: unknown, context: HandlerContext<Path, D, Sock>) => unknown;
 }
 
 interface StreamBehavior {
@@ -177,16 +188,20 @@ class StreamActor implements HandlerActor {
 export function websocketStream<Path extends string>(
   path: Path,
   source: (context: HandlerContext<Path, Record<never, never>>) => StreamSource<unknown>,
-): WebSocketRoute<Path>;
+): WebSocketRoute<Path, AnySocket>;
 export function websocketStream<
   Path extends string,
   R extends ReceiveKind = "text",
   D extends Dependencies = Record<never, never>,
->(path: Path, options: StreamOptions<Path, R, D>): WebSocketRoute<Path>;
+  S extends AnySocket = AnySocket,
+  C = undefined,
+  G extends RouteGuards = RouteGuards,
+  Q extends QuerySchema | undefined = undefined,
+>(path: Path, options: StreamOptions<Path, R, D, S, C, G, Q>): WebSocketRoute<Path, RequiredSocket<NoInfer<S>, NoInfer<C>>>;
 export function websocketStream(
   path: string,
   optionsOrSource: StreamOptions<string, ReceiveKind, Dependencies> | ((context: never) => StreamSource<unknown>),
-): WebSocketRoute {
+): WebSocketRoute<string, AnySocket> {
   const options: StreamOptions<string, ReceiveKind, Dependencies> =
     typeof optionsOrSource === "function" ? { stream: optionsOrSource as StreamOptions<string, ReceiveKind, Dependencies>["stream"] } : optionsOrSource;
   const { closeOnEnd = {}, onMessage } = options;
@@ -205,7 +220,7 @@ export function websocketStream(
     kind: "websocket",
     path,
     logic,
-    options: pickLayer(options),
+    options: routeLayer(options),
   };
 }
 

@@ -8,23 +8,36 @@ import type { LayerOptions } from "../app/layers.js";
 import type { PathParams } from "../app/path-params.js";
 import type { AppDependencies, Dependencies, ResolvedDependencies } from "../dependencies/provide.js";
 import type { AnySocket, Socket } from "../connection/socket.js";
+import type { QuerySchema } from "../guards/parameters.js";
 import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
+import { type RequiredSocket, type RouteGuards, type RouteOptions, type RouteSocket, routeLayer } from "./route-types.js";
 
 export type WebSocketHandler<
   Path extends string,
   D extends Dependencies = Record<never, never>,
-  State extends object = Record<string, unknown>,
-> = (socket: Socket<PathParams<Path>, State>, dependencies: ResolvedDependencies<D> & AppDependencies) => void | Promise<void>;
+  Sock extends AnySocket = Socket<PathParams<Path>>,
+> = (socket: Sock, dependencies: ResolvedDependencies<D> & AppDependencies) => void | Promise<void>;
 
-/** A WebSocket route: a path, the handler logic compiled for it, and its layer options. */
-export interface WebSocketRoute<Path extends string = string> {
+/**
+ * A WebSocket route: a path, the handler logic compiled for it, and its layer options.
+ * `Needs` is the socket class its handlers need from the app (checked by `createApp`).
+ */
+export interface WebSocketRoute<Path extends string = string, Needs extends AnySocket = never> {
   readonly kind: "websocket";
   readonly path: Path;
   readonly logic: HandlerLogic;
   readonly options: LayerOptions;
+  /** Type-only, never set: makes a route needing a socket class a type error in an app that does not provide it. */
+  readonly "~needs"?: (socket: Needs) => void;
 }
 
-export interface WebSocketOptions<D extends Dependencies> extends LayerOptions {
+export interface WebSocketOptions<
+  D extends Dependencies,
+  S extends AnySocket = AnySocket,
+  C = undefined,
+  G extends RouteGuards = RouteGuards,
+  Q extends QuerySchema | undefined = undefined,
+> extends RouteOptions<S, C, G, Q> {
   readonly dependencies?: D;
 }
 
@@ -68,7 +81,14 @@ export function compileLowLevel(handler: (socket: AnySocket, dependencies: Reado
 export function websocket<
   Path extends string,
   D extends Dependencies = Record<never, never>,
-  State extends object = Record<string, unknown>,
->(path: Path, handler: WebSocketHandler<Path, D, State>, options: WebSocketOptions<D> = {}): WebSocketRoute<Path> {
-  return { kind: "websocket", path, logic: compileLowLevel(handler as Parameters<typeof compileLowLevel>[0]), options };
+  S extends AnySocket = AnySocket,
+  C = undefined,
+  G extends RouteGuards = RouteGuards,
+  Q extends QuerySchema | undefined = undefined,
+>(
+  path: Path,
+  handler: WebSocketHandler<Path, D, RouteSocket<Path, S, G, Q>>,
+  options: WebSocketOptions<D, S, C, G, Q> = {},
+): WebSocketRoute<Path, RequiredSocket<NoInfer<S>, NoInfer<C>>> {
+  return { kind: "websocket", path, logic: compileLowLevel(handler as Parameters<typeof compileLowLevel>[0]), options: routeLayer(options) };
 }
