@@ -48,7 +48,7 @@ export { allowOrigins } from "./guards/origin.js";
 export type { OriginPolicy } from "./guards/origin.js";
 export type { HeartbeatOptions } from "./limits/liveness.js";
 export type { MessageRate } from "./limits/token-bucket.js";
-export type { BackpressurePolicy } from "./connection/connection.js";
+export type { BackpressurePolicy } from "./connection/outbound.js";
 export type { DeflateOptions } from "./transport/transport.js";
 export type { ValueEncoding } from "./codec/message-codec.js";
 export type { DataOf, FrameMode, InvalidMessage, ReceiveKind } from "./codec/message-codec.js";
@@ -61,8 +61,8 @@ export {
   assertCloseFrame,
   closeCodeName,
   isValidCloseCode,
-} from "./connection/close-codes.js";
-export type { CloseCodeName } from "./connection/close-codes.js";
+} from "./wire/close-codes.js";
+export type { CloseCodeName } from "./wire/close-codes.js";
 export {
   HandshakeDenied,
   MessageError,
@@ -71,8 +71,8 @@ export {
   SocketStateError,
   WebSocketDisconnect,
   WebSocketError,
-} from "./connection/errors.js";
-export type { StatewireErrorCode } from "./connection/errors.js";
+} from "./wire/errors.js";
+export type { StatewireErrorCode } from "./wire/errors.js";
 export { createJsonLogger, silentLogger } from "./connection/logger.js";
 export type { LogLevel, Logger } from "./connection/logger.js";
 export type { EffectSchema, MessageSchema, SchemaOutput, StandardSchemaV1 } from "./codec/schema.js";

@@ -8,8 +8,10 @@ import type { InspectionEvent, Observer } from "xstate";
 import type { ConnectionOutcome } from "../../machines/connection.js";
 import { createInspector, type InspectorOptions } from "../inspector/index.js";
 import type { Plugin, PluginHost } from "./plugin.js";
-import { assertCloseFrame } from "../connection/close-codes.js";
-import { type BackpressurePolicy, Connection, type ConnectionSettings } from "../connection/connection.js";
+import { assertCloseFrame } from "../wire/close-codes.js";
+import { Connection, type ConnectionSettings } from "../connection/connection.js";
+import type { BackpressurePolicy } from "../connection/outbound.js";
+import { AppStats } from "../connection/counting.js";
 import { composeGuards, type Guard } from "../guards/guard.js";
 import { allowOrigins } from "../guards/origin.js";
 import { type HeartbeatOptions, LivenessSweep } from "../limits/liveness.js";
@@ -29,7 +31,7 @@ import { Router } from "./router.js";
 import type { Dependencies } from "../dependencies/provide.js";
 import { type LayerOptions, pickLayer } from "./layers.js";
 import { flattenRoutes, type Route } from "./routes.js";
-import { AppStats, snapshot, type StatsSnapshot } from "./stats.js";
+import { snapshot, type StatsSnapshot } from "./stats.js";
 
 export interface AppOptions extends Omit<LayerOptions, "maxConnections"> {
   readonly routes: readonly Route[];
@@ -240,14 +242,11 @@ class StatewireApp implements App {
       if (this.#connections.size === 0) this.#settledAll?.();
     };
     const stats = this.#stats;
+    // Counted in connection/counting.ts; the app only logs.
     const dependencyEvents = {
-      acquired: () => void stats.dependenciesAcquired++,
+      acquired: () => {},
       released: (name: string, error?: unknown) => {
-        stats.dependenciesReleased++;
-        if (error !== undefined) {
-          stats.errors++;
-          this.#logger.error({ err: error, dependency: name }, "releasing a dependency failed");
-        }
+        if (error !== undefined) this.#logger.error({ err: error, dependency: name }, "releasing a dependency failed");
       },
     };
     assertDependencyNames(options.dependencies, "The app");

@@ -1,33 +1,11 @@
-import { workerId } from "../cluster/worker-id.js";
-
 /**
- * Counters over an app's connections, kept as plain fields the runtime bumps: what the
- * invariants ("every cleanup ran once") and a `/stats` page read.
+ * `app.stats()`: a copy of the app's counters (`connection/counting.ts: AppStats`, bumped in
+ * one place), with what the plugins say of their health: what the invariants ("every cleanup
+ * ran once") and a `/stats` page read.
  */
+import { workerId } from "../cluster/worker-id.js";
+import type { AppStats } from "../connection/counting.js";
 import type { Plugin, PluginHealth } from "./plugin.js";
-export class AppStats {
-  /** Connections that reached the app (matched a route and were admitted). */
-  started = 0;
-  /** Connections that completed the handshake. */
-  accepted = 0;
-  /** Connections refused with an HTTP status. */
-  rejected = 0;
-  /** Connections that reached `closed` (cleanup ran). */
-  closed = 0;
-  /** Handler actors started, and those that reported they were done. */
-  handlersStarted = 0;
-  handlersFinished = 0;
-  dependenciesAcquired = 0;
-  dependenciesReleased = 0;
-  /** Handler, hook and provider faults (logged errors). */
-  errors = 0;
-  /** Upgrades refused before a connection existed: unknown path (404), limits (503), shutdown. */
-  refusedAtDoor = 0;
-  /** Client messages a handler had no use for (a stream without `onMessage`). */
-  messagesDiscarded = 0;
-  /** Frames not sent: backpressure `drop` / `close`, or replies after the connection closed. */
-  messagesDropped = 0;
-}
 
 /** A copy of the counters, with the connections open right now. */
 export interface StatsSnapshot {

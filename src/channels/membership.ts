@@ -4,7 +4,7 @@
  * is, waiting whenever the connection's own send waits (backpressure). When the connection
  * starts closing, every room is left and each leave is reported once.
  */
-import { SocketStateError } from "../connection/errors.js";
+import { SocketStateError } from "../wire/errors.js";
 import type { AnySocket } from "../connection/socket.js";
 import type { ChannelsCore } from "./core.js";
 import { Subscriber } from "./subscriber.js";

@@ -6,7 +6,7 @@
  * statuses).
  */
 import type { Route } from "../app/routes.js";
-import { WebSocketError } from "../connection/errors.js";
+import { WebSocketError } from "../wire/errors.js";
 import type { Guard } from "../guards/guard.js";
 import { websocketStream } from "../handlers/stream.js";
 import type { Channels } from "./channels.js";

@@ -13,7 +13,7 @@
 import { isUtf8 } from "node:buffer";
 import type { Schema } from "effect";
 import { effectIfLoaded, isEffectSchema, loadEffect, preloadEffect } from "./effect.js";
-import { truncateReason } from "../connection/close-codes.js";
+import { truncateReason } from "../wire/close-codes.js";
 import { decodeMsgpack, encodeMsgpack } from "./msgpack.js";
 import { type EffectSchema, isMessageSchema, type MessageSchema, type SchemaOutput, type StandardSchemaV1, type Validated, validator } from "./schema.js";
 

@@ -1,15 +1,11 @@
 /**
- * The inbound queue behind `socket.receive()`: messages in wire order, then the disconnect.
- * Bounded: past `highWater` queued messages or `highWaterBytes` queued bytes the transport is
- * paused, and it resumes once the handler has caught up to half of both, so a fast client
- * cannot grow server memory.
+ * The pull face of the inbound queue (`inbound-queue.ts`): what `socket.receive()` takes,
+ * messages in wire order, then the disconnect. A receive can wait, with a deadline or a signal.
  */
-import { ReceiveTimeoutError, WebSocketDisconnect } from "./errors.js";
+import { ReceiveTimeoutError, WebSocketDisconnect } from "../wire/errors.js";
+import { type InboundMessage, InboundQueue } from "./inbound-queue.js";
 
-export interface InboundMessage {
-  readonly data: Buffer;
-  readonly isBinary: boolean;
-}
+export type { FlowControl, InboundBound, InboundMessage } from "./inbound-queue.js";
 
 /** A bound on one receive: it gives up after `timeoutMs`, or when `signal` aborts. */
 export interface ReceiveOptions {
@@ -17,11 +13,6 @@ export interface ReceiveOptions {
   readonly timeoutMs?: number;
   /** Give up when this aborts, rejecting with the signal's reason (an `AbortError` by default). */
   readonly signal?: AbortSignal;
-}
-
-export interface FlowControl {
-  pause(): void;
-  resume(): void;
 }
 
 /**
@@ -45,27 +36,10 @@ function abortReason(signal: AbortSignal): Error {
 
 const asMessage = (data: Buffer, isBinary: boolean): InboundMessage => ({ data, isBinary });
 
-export class Mailbox {
-  readonly #queue: InboundMessage[] = [];
-  #head = 0;
+export class Mailbox extends InboundQueue {
   #waiter: Waiter | undefined;
   /** How the peer left; the error itself is built only if a receive must reject with it (a stack trace costs ~25 µs). */
   #ended: { readonly code: number; readonly reason: string; error?: WebSocketDisconnect } | undefined;
-  #paused = false;
-  #bytes = 0;
-  readonly #flow: FlowControl;
-  readonly #highWater: number;
-  readonly #highWaterBytes: number;
-
-  constructor(flow: FlowControl, highWater: number, highWaterBytes = Infinity) {
-    this.#flow = flow;
-    this.#highWater = highWater;
-    this.#highWaterBytes = highWaterBytes;
-  }
-
-  get size(): number {
-    return this.#queue.length - this.#head;
-  }
 
   push(data: Buffer, isBinary: boolean): void {
     if (this.#ended !== undefined) return;
@@ -75,12 +49,7 @@ export class Mailbox {
       waiter.resolve(waiter.map(data, isBinary));
       return;
     }
-    this.#queue.push({ data, isBinary });
-    this.#bytes += data.length;
-    if (!this.#paused && (this.size >= this.#highWater || this.#bytes >= this.#highWaterBytes)) {
-      this.#paused = true;
-      this.#flow.pause();
-    }
+    this.enqueue(data, isBinary);
   }
 
   /** The next message; rejects with `WebSocketDisconnect` once the queue is drained and the peer gone. */
@@ -95,7 +64,7 @@ export class Mailbox {
   takeAs<T, E>(map: (data: Buffer, isBinary: boolean) => T, ended: E | typeof NO_END, bound?: ReceiveOptions): Promise<T | E> {
     if (bound?.signal?.aborted === true) return Promise.reject(abortReason(bound.signal));
     if (this.size > 0) {
-      const message = this.#shift();
+      const message = this.dequeue();
       return Promise.resolve(map(message.data, message.isBinary));
     }
     if (this.#ended !== undefined) return ended === NO_END ? Promise.reject(this.#disconnect()) : Promise.resolve(ended);
@@ -165,21 +134,5 @@ export class Mailbox {
   #disconnect(): WebSocketDisconnect {
     const ended = this.#ended!;
     return (ended.error ??= new WebSocketDisconnect(ended.code, ended.reason));
-  }
-
-  #shift(): InboundMessage {
-    const message = this.#queue[this.#head]!;
-    this.#queue[this.#head] = undefined as unknown as InboundMessage;
-    this.#head++;
-    this.#bytes -= message.data.length;
-    if (this.#head === this.#queue.length) {
-      this.#queue.length = 0;
-      this.#head = 0;
-    }
-    if (this.#paused && this.size <= this.#highWater >> 1 && this.#bytes <= this.#highWaterBytes / 2) {
-      this.#paused = false;
-      this.#flow.resume();
-    }
-    return message;
   }
 }

@@ -13,8 +13,8 @@ import type { ConnectionOutcome, ConnectionState } from "../../machines/connecti
 import { decodeMsgpack, encodeMsgpack } from "../codec/msgpack.js";
 import { isEffectSchema } from "../codec/effect.js";
 import { type MessageSchema, type SchemaOutput, validate } from "../codec/schema.js";
-import { truncateReason } from "./close-codes.js";
-import { MessageError, WebSocketDisconnect } from "./errors.js";
+import { truncateReason } from "../wire/close-codes.js";
+import { MessageError, WebSocketDisconnect } from "../wire/errors.js";
 import { caseInsensitiveHeaders, headerValue } from "./headers.js";
 import type { InboundMessage, ReceiveOptions } from "./mailbox.js";
 import { queryRecord } from "./query.js";

@@ -6,7 +6,7 @@
  * returns without either is a refusal (403): forgetting `next()` must not open a door.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { HandshakeDenied } from "../connection/errors.js";
+import { HandshakeDenied } from "../wire/errors.js";
 import type { AnySocket, ClientAddress } from "../connection/socket.js";
 import { SocketView } from "../handlers/context.js";
 

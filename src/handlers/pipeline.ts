@@ -1,11 +1,13 @@
 /**
  * One message at a time, in order: decode, call the function, encode and send its result.
  * Synchronous all the way when the function is (no promise per message); when a step awaits,
- * later frames queue, and past the inbound high-water mark the transport stops reading.
+ * later frames queue in the inbound queue it extends (`connection/inbound-queue.ts`: the push
+ * face; the pull face is the mailbox), which stops the transport past the high-water mark.
  */
 import type { Decoded, Decoder, Encoder, InvalidMessage } from "../codec/message-codec.js";
-import { MessageError } from "../connection/errors.js";
-import type { HandlerParent } from "./actor.js";
+import { MessageError } from "../wire/errors.js";
+import type { HandlerParent } from "../connection/handler.js";
+import { InboundQueue } from "../connection/inbound-queue.js";
 
 /** What to do with a message that does not decode: close (1003 / 1007), reply with an error frame, or decide. */
 export type OnInvalid<Context> = "close" | "reply" | ((invalid: InvalidMessage, context: Context) => unknown);
@@ -32,28 +34,18 @@ export function keepOpen(reply?: unknown): KeepOpen {
   return new KeepOpen(reply);
 }
 
-interface Frame {
-  readonly data: Buffer;
-  readonly isBinary: boolean;
-}
-
-export class MessagePipeline<Context> {
-  readonly #parent: HandlerParent;
+export class MessagePipeline<Context> extends InboundQueue<HandlerParent> {
   readonly #spec: PipelineSpec<Context>;
   readonly #context: Context;
-  readonly #queue: Frame[] = [];
   #busy = false;
   /** Until `release()`: messages queue and nothing runs. */
   #held = true;
-  #paused = false;
-  /** Bytes of the messages in `#queue`: what a client sending large messages makes us hold. */
-  #queuedBytes = 0;
   #failed = false;
   #onIdle: (() => void) | undefined;
 
   /** Starts held: nothing runs until `release()` (after accept and `onAccept`). */
   constructor(parent: HandlerParent, spec: PipelineSpec<Context>, context: Context) {
-    this.#parent = parent;
+    super(parent);
     this.#spec = spec;
     this.#context = context;
   }
@@ -64,16 +56,8 @@ export class MessagePipeline<Context> {
 
   push(data: Buffer, isBinary: boolean): void {
     if (this.#failed) return;
-    if (this.#held || this.#busy || this.#queue.length > 0) {
-      this.#queue.push({ data, isBinary });
-      this.#queuedBytes += data.length;
-      if (
-        !this.#paused &&
-        (this.#queue.length >= this.#parent.inboundHighWater || this.#queuedBytes >= this.#parent.inboundHighWaterBytes)
-      ) {
-        this.#paused = true;
-        this.#parent.pauseInbound();
-      }
+    if (this.#held || this.#busy || this.size > 0) {
+      this.enqueue(data, isBinary);
       return;
     }
     this.#run(data, isBinary);
@@ -90,7 +74,7 @@ export class MessagePipeline<Context> {
    * never released will never run what it queued: it is idle.
    */
   whenIdle(callback: () => void): void {
-    if (this.#held || (!this.#busy && (this.#queue.length === 0 || this.#failed))) callback();
+    if (this.#held || (!this.#busy && (this.size === 0 || this.#failed))) callback();
     else this.#onIdle = callback;
   }
 
@@ -117,20 +101,11 @@ export class MessagePipeline<Context> {
   }
 
   #drain(): void {
-    while (!this.#busy && !this.#failed && this.#queue.length > 0) {
-      const frame = this.#queue.shift()!;
-      this.#queuedBytes -= frame.data.length;
-      if (
-        this.#paused &&
-        this.#queue.length <= this.#parent.inboundHighWater >> 1 &&
-        this.#queuedBytes <= this.#parent.inboundHighWaterBytes / 2
-      ) {
-        this.#paused = false;
-        this.#parent.resumeInbound();
-      }
+    while (!this.#busy && !this.#failed && this.size > 0) {
+      const frame = this.dequeue();
       this.#run(frame.data, frame.isBinary);
     }
-    if (!this.#busy && (this.#queue.length === 0 || this.#failed)) {
+    if (!this.#busy && (this.size === 0 || this.#failed)) {
       const onIdle = this.#onIdle;
       this.#onIdle = undefined;
       onIdle?.();
@@ -150,14 +125,14 @@ export class MessagePipeline<Context> {
 
   /** An async handler's reply: through the interleaving gate when a test set one. */
   #sendLater(value: unknown): Promise<void> | undefined {
-    const gate = this.#parent.interleave("handler:reply");
+    const gate = this.flow.interleave("handler:reply");
     return gate === undefined ? this.#send(value) : gate.then(() => this.#send(value));
   }
 
   #send(value: unknown): Promise<void> | undefined {
     const frame = this.#spec.encode(value);
-    if (frame instanceof Promise) return frame.then((ready) => (ready === undefined ? undefined : this.#parent.reply(ready.data, ready.isBinary)));
-    return frame === undefined ? undefined : this.#parent.reply(frame.data, frame.isBinary);
+    if (frame instanceof Promise) return frame.then((ready) => (ready === undefined ? undefined : this.flow.reply(ready.data, ready.isBinary)));
+    return frame === undefined ? undefined : this.flow.reply(frame.data, frame.isBinary);
   }
 
   #invalid(invalid: InvalidMessage): Promise<void> | undefined {
@@ -179,7 +154,7 @@ export class MessagePipeline<Context> {
       handled = this.#spec.onError(error, this.#context);
     } catch (hookError) {
       // Both are faults: the hook's, and the handler's own error it was called with.
-      this.#parent.fail(hookError);
+      this.flow.fail(hookError);
       return this.#close(error);
     }
     if (!(handled instanceof Promise)) return this.#afterOnError(error, handled);
@@ -192,7 +167,7 @@ export class MessagePipeline<Context> {
       },
       (hookError: unknown) => {
         this.#busy = false;
-        this.#parent.fail(hookError);
+        this.flow.fail(hookError);
         this.#close(error);
       },
     );
@@ -222,13 +197,8 @@ export class MessagePipeline<Context> {
 
   #close(error: unknown): void {
     this.#failed = true;
-    this.#queue.length = 0;
-    this.#queuedBytes = 0;
-    if (this.#paused) {
-      this.#paused = false;
-      this.#parent.resumeInbound();
-    }
-    this.#parent.fail(error);
+    this.clear();
+    this.flow.fail(error);
     const onIdle = this.#onIdle;
     this.#onIdle = undefined;
     onIdle?.();

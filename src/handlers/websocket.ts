@@ -8,7 +8,7 @@ import type { LayerOptions } from "../app/layers.js";
 import type { PathParams } from "../app/path-params.js";
 import type { AppDependencies, Dependencies, ResolvedDependencies } from "../dependencies/provide.js";
 import type { AnySocket, Socket } from "../connection/socket.js";
-import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
+import type { HandlerRun, HandlerLogic, HandlerParent } from "../connection/handler.js";
 
 export type WebSocketHandler<
   Path extends string,
@@ -32,8 +32,8 @@ export interface WebSocketOptions<D extends Dependencies> extends LayerOptions {
 export function compileLowLevel(handler: (socket: AnySocket, dependencies: Readonly<Record<string, unknown>>) => unknown): HandlerLogic {
   return {
     readsSocket: true,
-    start(parent: HandlerParent): HandlerActor {
-      const actor: HandlerActor = {
+    start(parent: HandlerParent): HandlerRun {
+      const actor: HandlerRun = {
         message: (data, isBinary) => parent.enqueue(data, isBinary),
         disconnect: () => {},
       };
