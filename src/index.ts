@@ -4,15 +4,14 @@
  */
 export { createApp, StartupError } from "./app/app.js";
 export type { App, AppOptions, CloseOptions, LifecycleHook, ListenOptions, ServerAddress } from "./app/app.js";
-export type { StatsSnapshot } from "./app/stats.js";
-export type { Plugin, PluginHealth, PluginHost } from "./app/plugin.js";
-export type { InspectorOptions } from "./inspector/index.js";
+export type { PluginHealth, StatsSnapshot } from "./app/stats.js";
+export type { Plugin, PluginHost } from "./app/plugin.js";
 export type { ConnectionInfo, ConnectionObserver } from "./connection/observer.js";
 export type { Gate } from "./connection/interleaving.js";
 export { get, html, http, post } from "./app/http-route.js";
 export type { HttpContext, HttpHandler, HttpMethod, HttpRoute } from "./app/http-route.js";
 export { staticFiles } from "./app/static-files.js";
-export type { PathParams } from "./app/path-params.js";
+export type { PathParams } from "./handlers/path-params.js";
 export { group } from "./app/routes.js";
 export type { Route, RouteGroup } from "./app/routes.js";
 export { websocket } from "./handlers/websocket.js";
@@ -37,7 +36,7 @@ export type { OnInvalid } from "./handlers/pipeline.js";
 export type { SessionHooks } from "./handlers/session.js";
 export { provide } from "./dependencies/provide.js";
 export type { AppDependencies, Dependencies, Provided, Provider, ProviderContext, ResolvedDependencies } from "./dependencies/provide.js";
-export type { LayerOptions, SocketClass } from "./app/layers.js";
+export type { LayerOptions, SocketClass } from "./handlers/layers.js";
 export { composeGuards } from "./guards/guard.js";
 export type { Guard, GuardContext } from "./guards/guard.js";
 export { bearerToken } from "./guards/bearer.js";

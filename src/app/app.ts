@@ -6,7 +6,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { InspectionEvent, Observer } from "xstate";
 import type { ConnectionOutcome } from "../../machines/connection.js";
-import { createInspector, type InspectorOptions } from "../inspector/index.js";
 import type { Plugin, PluginHost } from "./plugin.js";
 import { assertCloseFrame } from "../wire/close-codes.js";
 import { Connection, type ConnectionSettings } from "../connection/connection.js";
@@ -29,7 +28,7 @@ import { parseSubprotocols } from "../transport/handshake.js";
 import { guardSocket } from "../transport/edge-socket.js";
 import { Router } from "./router.js";
 import type { Dependencies } from "../dependencies/provide.js";
-import { type LayerOptions, pickLayer } from "./layers.js";
+import { type LayerOptions, pickLayer } from "../handlers/layers.js";
 import { flattenRoutes, type Route } from "./routes.js";
 import { snapshot, type StatsSnapshot } from "./stats.js";
 
@@ -72,8 +71,6 @@ export interface AppOptions extends Omit<LayerOptions, "maxConnections"> {
   readonly onStartup?: LifecycleHook | readonly LifecycleHook[];
   /** Run once, in order, by `close()` after every connection has closed and settled. */
   readonly onShutdown?: LifecycleHook | readonly LifecycleHook[];
-  /** Serve the inspector page (off when `NODE_ENV=production` unless `enabled: true`). */
-  readonly inspector?: InspectorOptions;
   /** Your own xstate inspection observer (e.g. `@statelyai/inspect`'s): it receives every connection actor's events. */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
@@ -251,11 +248,8 @@ class StatewireApp implements App {
     };
     assertDependencyNames(options.dependencies, "The app");
     const plugins = [...(options.plugins ?? [])];
-    if (options.inspector !== undefined && (process.env.NODE_ENV !== "production" || options.inspector.enabled === true)) {
-      plugins.push(createInspector(options.inspector));
-    }
     this.#plugins = plugins;
-    const inspect = combineInspect(options.inspect, plugins);
+    const inspect = inspectCallback(options.inspect);
     const appLayer = pickLayer(options);
     const pluginSocket = plugins.find((plugin) => plugin.socketClass !== undefined)?.socketClass;
     const rootLayer = appLayer.socketClass === undefined && pluginSocket !== undefined ? { ...appLayer, socketClass: pluginSocket } : appLayer;
@@ -587,18 +581,10 @@ function hookList(hooks: LifecycleHook | readonly LifecycleHook[] | undefined): 
   return hooks === undefined ? [] : typeof hooks === "function" ? [hooks] : hooks;
 }
 
-/** One inspect callback for the connection actors, or undefined (then none is attached at all). */
-function combineInspect(
+/** The inspect callback for the connection actors, or undefined (then none is attached at all). */
+function inspectCallback(
   own: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined,
-  plugins: readonly Plugin[],
 ): ((event: InspectionEvent) => void) | undefined {
-  const listeners: ((event: InspectionEvent) => void)[] = [];
-  if (typeof own === "function") listeners.push(own);
-  else if (own !== undefined) listeners.push((event) => own.next?.(event));
-  for (const plugin of plugins) if (plugin.inspect !== undefined) listeners.push(plugin.inspect);
-  if (listeners.length === 0) return undefined;
-  if (listeners.length === 1) return listeners[0];
-  return (event) => {
-    for (const listener of listeners) listener(event);
-  };
+  if (typeof own === "function" || own === undefined) return own;
+  return (event) => own.next?.(event);
 }

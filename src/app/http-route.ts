@@ -3,7 +3,7 @@
  * `Request` and returns a `Response` (or a value: a string becomes text, anything else JSON,
  * `undefined` a 204).
  */
-import type { PathParams } from "./path-params.js";
+import type { PathParams } from "../handlers/path-params.js";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS";
 

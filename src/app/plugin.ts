@@ -3,12 +3,11 @@
  * A plugin sees the app through a host: its observers, its counters, and its actors' inspection
  * events; it never reaches into connections.
  */
-import type { InspectionEvent } from "xstate";
 import type { Logger } from "../connection/logger.js";
 import type { ConnectionObserver } from "../connection/observer.js";
-import type { SocketClass } from "./layers.js";
+import type { SocketClass } from "../handlers/layers.js";
 import type { Route } from "./routes.js";
-import type { StatsSnapshot } from "./stats.js";
+import type { PluginHealth, StatsSnapshot } from "./stats.js";
 
 export interface PluginHost {
   /** Watch every connection (start, transitions, messages, dependencies, close). */
@@ -21,25 +20,12 @@ export interface PluginHost {
   readonly logger: Logger;
 }
 
-/** What a plugin that depends on something outside the process says about it (`app.stats().health`). */
-export interface PluginHealth {
-  readonly status: "up" | "down";
-  /** `Date.now()` when the status last changed. */
-  readonly since?: number;
-  /** What it depends on, e.g. the channels backend's kind. */
-  readonly backend?: string;
-  /** Why it is down. */
-  readonly error?: string;
-}
-
 export interface Plugin {
   readonly name: string;
   /** Routes the plugin serves, added after the app's own. */
   readonly routes?: readonly Route[];
   /** The socket class for the app's handlers when the app sets none (e.g. one with `join`/`leave`). */
   readonly socketClass?: SocketClass;
-  /** Receives every connection actor's xstate inspection events (attached only when some plugin or the app asks). */
-  readonly inspect?: (event: InspectionEvent) => void;
   /** Called once, when the app is created. */
   setup?(host: PluginHost): void;
   /** Whether what it depends on is reachable; shown in `app.stats().health` and the inspector. */

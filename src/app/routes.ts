@@ -5,7 +5,7 @@
 import { compileListenerClass, type WebSocketListenerClass } from "../handlers/class-listener.js";
 import type { WebSocketRoute } from "../handlers/websocket.js";
 import type { HttpRoute } from "./http-route.js";
-import { type LayerOptions, mergeLayers } from "./layers.js";
+import { type LayerOptions, mergeLayers } from "../handlers/layers.js";
 
 /** Anything a route table lists: WebSocket and HTTP routes, groups, and class-based listeners. */
 export type Route = WebSocketRoute | HttpRoute | RouteGroup | WebSocketListenerClass;

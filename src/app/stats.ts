@@ -5,7 +5,23 @@
  */
 import { workerId } from "../cluster/worker-id.js";
 import type { AppStats } from "../connection/counting.js";
-import type { Plugin, PluginHealth } from "./plugin.js";
+
+/** What a plugin that depends on something outside the process says about it (`app.stats().health`). */
+export interface PluginHealth {
+  readonly status: "up" | "down";
+  /** `Date.now()` when the status last changed. */
+  readonly since?: number;
+  /** What it depends on, e.g. the channels backend's kind. */
+  readonly backend?: string;
+  /** Why it is down. */
+  readonly error?: string;
+}
+
+/** What `app.stats()` asks of each plugin (`Plugin` has it). */
+export interface HealthReporter {
+  readonly name: string;
+  health?(): PluginHealth;
+}
 
 /** A copy of the counters, with the connections open right now. */
 export interface StatsSnapshot {
@@ -25,7 +41,7 @@ export interface StatsSnapshot {
   readonly worker?: number;
 }
 
-function healthOf(plugins: readonly Plugin[]): StatsSnapshot["health"] {
+function healthOf(plugins: readonly HealthReporter[]): StatsSnapshot["health"] {
   const reports: Record<string, PluginHealth> = {};
   let status: "up" | "down" = "up";
   for (const plugin of plugins) {
@@ -37,7 +53,7 @@ function healthOf(plugins: readonly Plugin[]): StatsSnapshot["health"] {
   return { status, plugins: reports };
 }
 
-export function snapshot(stats: AppStats, open: number, plugins: readonly Plugin[] = []): StatsSnapshot {
+export function snapshot(stats: AppStats, open: number, plugins: readonly HealthReporter[] = []): StatsSnapshot {
   const counters: StatsSnapshot = {
     open,
     started: stats.started,

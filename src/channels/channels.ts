@@ -17,7 +17,7 @@ import { type BroadcastOptions, type ExceptTarget, type JoinOptions, type RoomAp
 import { type Payload, serialize } from "./payload.js";
 import { type ChannelRouteOptions, channelRoutes } from "./routes.js";
 import { boundChannelSocket } from "./socket.js";
-import type { SocketClass } from "../app/layers.js";
+import type { SocketClass } from "../handlers/layers.js";
 import type { BacklogOptions, BacklogStrategy } from "./subscriber.js";
 import { type SubscribeOptions, Subscription } from "./subscription.js";
 

@@ -7,7 +7,7 @@
  * with `socket as ChannelSocket<typeof socket.params>` (or call `channels.join(socket, room)`,
  * which works whatever the socket class).
  */
-import type { SocketClass } from "../app/layers.js";
+import type { SocketClass } from "../handlers/layers.js";
 import { type AnySocket, Socket } from "../connection/socket.js";
 import type { JoinOptions, RoomApi } from "./membership.js";
 

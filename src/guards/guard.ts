@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { HandshakeDenied } from "../wire/errors.js";
 import type { AnySocket, ClientAddress } from "../connection/socket.js";
-import { SocketView } from "../handlers/context.js";
+import { SocketView } from "../connection/socket-view.js";
 
 export interface GuardContext {
   /** The connection's socket, not yet accepted. */

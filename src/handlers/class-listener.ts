@@ -8,7 +8,7 @@
  * The route's path and options are read once, from an instance made when the app is created.
  */
 import type { ConnectionOutcome } from "../../machines/connection.js";
-import type { LayerOptions } from "../app/layers.js";
+import type { LayerOptions } from "./layers.js";
 import type { FrameMode, ReceiveKind } from "../codec/message-codec.js";
 import type { MessageSchema } from "../codec/schema.js";
 import type { AcceptInit, AnySocket, Socket } from "../connection/socket.js";

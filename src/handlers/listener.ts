@@ -3,7 +3,7 @@
  * with JSON validated, not only parsed). Compiled into a handler actor whose per-message path
  * is the pipeline: decode, call, encode, send — synchronous when the function is.
  */
-import { type LayerOptions, pickLayer } from "../app/layers.js";
+import { type LayerOptions, pickLayer } from "./layers.js";
 import { createDecoder, createEncoder, type DataOf, type FrameMode, type ReceiveKind, type ValueEncoding } from "../codec/message-codec.js";
 import { isMessageSchema, type MessageSchema } from "../codec/schema.js";
 import type { Dependencies } from "../dependencies/provide.js";

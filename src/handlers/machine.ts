@@ -12,8 +12,8 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { type Actor, type AnyStateMachine, type EventObject, createActor } from "xstate";
-import { type LayerOptions, pickLayer } from "../app/layers.js";
-import type { PathParams } from "../app/path-params.js";
+import { type LayerOptions, pickLayer } from "./layers.js";
+import type { PathParams } from "./path-params.js";
 import { type DataOf, type Encoder, type FrameMode, type ReceiveKind } from "../codec/message-codec.js";
 import { assertCloseFrame, truncateReason } from "../wire/close-codes.js";
 import { MessageError, WebSocketError } from "../wire/errors.js";

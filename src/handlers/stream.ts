@@ -7,7 +7,7 @@
  */
 import type { Stream } from "effect";
 import { isEffectStream, loadEffect } from "../codec/effect.js";
-import { type LayerOptions, pickLayer } from "../app/layers.js";
+import { type LayerOptions, pickLayer } from "./layers.js";
 import { assertCloseFrame } from "../wire/close-codes.js";
 import { createEncoder, type DataOf, type Encoder, type FrameMode, type ReceiveKind } from "../codec/message-codec.js";
 import type { MessageSchema } from "../codec/schema.js";

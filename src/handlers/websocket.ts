@@ -4,8 +4,8 @@
  * messages feed `socket.receive()` and whose settling ends the connection (return → 1000,
  * throw → 1011).
  */
-import type { LayerOptions } from "../app/layers.js";
-import type { PathParams } from "../app/path-params.js";
+import type { LayerOptions } from "./layers.js";
+import type { PathParams } from "./path-params.js";
 import type { AppDependencies, Dependencies, ResolvedDependencies } from "../dependencies/provide.js";
 import type { AnySocket, Socket } from "../connection/socket.js";
 import type { HandlerRun, HandlerLogic, HandlerParent } from "../connection/handler.js";
