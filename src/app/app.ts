@@ -18,7 +18,7 @@ import { createJsonLogger, type Logger } from "../connection/logger.js";
 import { type Gate, Interleaving } from "../connection/interleaving.js";
 import { type ConnectionObserver, ObserverHub } from "../connection/observer.js";
 import { type AnySocket, Socket } from "../connection/socket.js";
-import { queryRecord } from "../connection/query.js";
+import { queryOf } from "../connection/query.js";
 import type { TransportConnection, TransportLimits } from "../transport/transport.js";
 import { createWsUpgradeListener, type UpgradeListener } from "../transport/ws.js";
 import { type HttpRoute, toResponse } from "./http-route.js";
@@ -379,11 +379,11 @@ class StatewireApp implements App {
     const url = new URL(request.url);
     const target = normaliseTarget(url.pathname + url.search);
     if (target === undefined) return plainResponse(400, "Invalid request target");
-    return this.#serve(request, target, url.searchParams);
+    return this.#serve(request, target);
   }
 
   /** Answer `request`, routed by its already normalised `target`. */
-  async #serve(request: Request, target: string, search: URLSearchParams): Promise<Response> {
+  async #serve(request: Request, target: string): Promise<Response> {
     // HEAD is answered by the GET route where there is no HEAD route of its own (RFC 9110 §9.3.2).
     const isHead = request.method === "HEAD";
     const match = this.#httpRoutes.find(request.method, target) ?? (isHead ? this.#httpRoutes.find("GET", target) : undefined);
@@ -404,7 +404,7 @@ class StatewireApp implements App {
       }
       return new Response("Not Found", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
     }
-    const query = queryRecord(search);
+    const query = queryOf(target);
     try {
       const response = toResponse(await match.value.handler(request, { params: match.params, query }));
       return isHead && match.value.method !== "HEAD" ? new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers }) : response;
@@ -428,9 +428,7 @@ class StatewireApp implements App {
     } catch {
       return answerPlain(response, 400, "Bad Request");
     }
-    const queryAt = meta.target.indexOf("?");
-    const search = new URLSearchParams(queryAt < 0 ? "" : meta.target.slice(queryAt));
-    this.#serve(webRequest, meta.target, search)
+    this.#serve(webRequest, meta.target)
       .then((answer) => writeResponse(response, answer))
       .catch((error: unknown) => {
         this.#logger.error({ err: error, url: request.url }, "Could not answer HTTP request");
