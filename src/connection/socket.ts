@@ -66,6 +66,7 @@ export interface SocketRuntime {
 export type Message = string | Buffer;
 
 const HANDLED = (): void => {};
+const NOTHING = (): void => {};
 const DONE: IteratorResult<Message> = Object.freeze({ value: undefined, done: true });
 const toIteratorResult = (data: Buffer, isBinary: boolean): IteratorResult<Message> => ({
   value: isBinary ? data : data.toString("utf8"),
@@ -242,10 +243,13 @@ export class Socket<
    * Close with `code` (default 1000) and `reason` (at most 123 bytes of UTF-8). Before accept
    * this completes the handshake and then closes, so the client sees the code. Closing twice is
    * harmless. Throws `RangeError` for a code that cannot be sent or a reason that does not fit.
+   * The close frame is sent at once; the promise resolves once the connection is closed — the
+   * peer answered, or the close timeout gave up on it (`socket.closed` says how it ended).
+   * Nobody needs to await it.
    */
   close(code = 1000, reason = ""): Promise<void> {
     this.#runtime.close(code, reason);
-    return Promise.resolve();
+    return this.#runtime.closed.then(NOTHING);
   }
 
   /**
