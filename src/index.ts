@@ -48,12 +48,20 @@ export type { OriginPolicy } from "./guards/origin.js";
 export type { HeartbeatOptions } from "./limits/liveness.js";
 export type { MessageRate } from "./limits/token-bucket.js";
 export type { BackpressurePolicy } from "./connection/outbound.js";
-export type { DeflateOptions } from "./transport/transport.js";
+export type {
+  AcceptOptions,
+  DeflateOptions,
+  DenialResponse,
+  TransportConnection,
+  TransportLimits,
+  TransportListener,
+  UpgradeRequest,
+} from "./transport/transport.js";
 export type { ValueEncoding } from "./codec/message-codec.js";
 export type { DataOf, FrameMode, InvalidMessage, ReceiveKind } from "./codec/message-codec.js";
 export { Socket } from "./connection/socket.js";
 export type { AcceptInit, AnySocket, ClientAddress, Message, RejectInit, SocketRuntime } from "./connection/socket.js";
-export type { ReceiveOptions } from "./connection/mailbox.js";
+export type { InboundMessage, ReceiveOptions } from "./connection/mailbox.js";
 export {
   CloseCode,
   MAX_CLOSE_REASON_BYTES,
