@@ -1,5 +1,5 @@
 /**
- * src/connection/close-codes.ts on its own: which codes may go in a close frame (RFC 6455 §7.4),
+ * src/wire/close-codes.ts on its own: which codes may go in a close frame (RFC 6455 §7.4),
  * the 123-byte reason limit, the truncation that keeps a reason inside it on a character
  * boundary, and the names of codes.
  */

@@ -18,7 +18,7 @@ describe("the core modules load", () => {
     expect(new CompiledLifecycle({} as never).value).toBe("connecting");
   });
 
-  test("src/connection/close-codes.ts, with its table of names", async () => {
+  test("src/wire/close-codes.ts, with its table of names", async () => {
     const { closeCodeName } = await import("../../src/wire/close-codes.js");
     expect(closeCodeName(1001)).toBe("GOING_AWAY");
   });
