@@ -10,7 +10,8 @@ import { ObserverHub } from "../src/connection/observer.js";
 import type { PluginHost } from "../src/app/plugin.js";
 import { metrics } from "../src/metrics/index.js";
 import { silentLogger } from "../src/connection/logger.js";
-import { AppStats, snapshot } from "../src/app/stats.js";
+import { AppStats } from "../src/connection/counting.js";
+import { snapshot } from "../src/app/stats.js";
 
 const bare = new ObserverHub();
 const hub = new ObserverHub();

@@ -8,6 +8,7 @@
  * `npm start`, or `node --conditions=statewire-source --import tsx examples/demo.ts`.
  */
 import { createApp, get, html, type WebSocketRoute } from "statewire";
+import { createInspector } from "statewire/inspector";
 import { echo } from "./echo.js";
 import { room } from "./rooms.js";
 import { time } from "./streams.js";
@@ -81,7 +82,7 @@ const routes: WebSocketRoute[] = [echo, time, room];
 
 export const app = createApp({
   routes: [...routes, get("/", () => html(page)), get("/status", () => ({ connections: app.connectionCount }))],
-  inspector: { path: INSPECTOR_PATH },
+  plugins: [createInspector({ path: INSPECTOR_PATH })],
 });
 
 if (isMain(import.meta.url)) {

@@ -5,6 +5,7 @@
  * `/_statewire`). README.md's "Seed tour" lists each route next to the Python original it answers.
  */
 import { createApp, get, group } from "statewire";
+import { createInspector } from "statewire/inspector";
 import { ChatRoom } from "./class-based.js";
 import { chatRooms } from "./chat-rooms.js";
 import { producerStatus, startProducer, stopProducer, stream as topicStream } from "./data-streamer.js";
@@ -33,7 +34,7 @@ const stats = get("/stats", () => {
 });
 
 export const app = createApp({
-  plugins: [channelRooms.channels],
+  plugins: [channelRooms.channels, ...(process.env.INSPECTOR === "1" ? [createInspector({ path: "/_statewire" })] : [])],
   onStartup: startProducer,
   onShutdown: stopProducer,
   routes: [
@@ -49,7 +50,6 @@ export const app = createApp({
     middlewareRoutes, // middleware around HTTP requests, connections and messages
     stats, lobbyPage,
   ],
-  ...(process.env.INSPECTOR === "1" ? { inspector: { path: "/_statewire" } } : {}),
 });
 
 if (isMain(import.meta.url)) await serve(app);

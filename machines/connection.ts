@@ -11,6 +11,7 @@
  * here (they go straight to the handler actor); the machine only sees what changes the lifecycle.
  */
 import { assign, setup } from "xstate";
+import { CloseCode } from "../src/wire/close-codes.js";
 
 /** Who started the end of a connection. */
 export type CloseInitiator = "server" | "client" | "transport";
@@ -77,9 +78,7 @@ export type ConnectionEventType = ConnectionEvent["type"];
 export const connectionStates = ["connecting", "open", "closing", "closed"] as const;
 export type ConnectionState = (typeof connectionStates)[number];
 
-const NORMAL_CLOSURE = 1000;
-const ABNORMAL_CLOSURE = 1006;
-const INTERNAL_ERROR = 1011;
+const { NORMAL_CLOSURE, ABNORMAL_CLOSURE, INTERNAL_ERROR } = CloseCode;
 
 /**
  * The machine's context updates as plain functions of their params: the `record*` actions

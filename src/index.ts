@@ -4,26 +4,25 @@
  */
 export { createApp, StartupError } from "./app/app.js";
 export type { App, AppOptions, CloseOptions, LifecycleHook, ListenOptions, ServerAddress } from "./app/app.js";
-export type { StatsSnapshot } from "./app/stats.js";
-export type { Plugin, PluginHealth, PluginHost } from "./app/plugin.js";
+export type { PluginHealth, StatsSnapshot } from "./app/stats.js";
+export type { Plugin, PluginHost } from "./app/plugin.js";
 export { SocketClassConflictError } from "./app/socket-class.js";
 export type { BaseState, SocketOf } from "./connection/socket-class.js";
 export type { RequiredSocket, RouteGuards, RouteOptions, RouteSocket } from "./handlers/route-types.js";
-export type { InspectorOptions } from "./inspector/index.js";
 export type { ConnectionInfo, ConnectionObserver } from "./connection/observer.js";
 export type { Gate } from "./connection/interleaving.js";
-export { get, html, http, post } from "./app/http-route.js";
-export type { HttpContext, HttpHandler, HttpMethod, HttpRoute } from "./app/http-route.js";
+export { get, html, http, post } from "./handlers/http-route.js";
+export type { HttpContext, HttpHandler, HttpMethod, HttpRoute } from "./handlers/http-route.js";
 export { staticFiles } from "./app/static-files.js";
-export type { PathParams } from "./app/path-params.js";
+export type { PathParams } from "./handlers/path-params.js";
 export { group } from "./app/routes.js";
 export type { Route, RouteGroup } from "./app/routes.js";
 export { websocket } from "./handlers/websocket.js";
 export { KeepOpen, keepOpen } from "./handlers/pipeline.js";
 export { pathParameters, queryParameters } from "./guards/parameters.js";
 export { aroundConnection } from "./guards/around-connection.js";
-export type { Middleware, RequestMiddleware } from "./app/middleware.js";
-export type { InboundMessage, MessageMiddleware } from "./handlers/message-middleware.js";
+export type { Middleware, RequestMiddleware } from "./handlers/middleware.js";
+export type { MessageMiddleware, MiddlewareMessage } from "./handlers/message-middleware.js";
 export type { AroundConnectionOptions, ConnectionMiddleware } from "./guards/around-connection.js";
 export type { ParameterOptions, Parameters, QueryOf, QuerySchema } from "./guards/parameters.js";
 export type { WebSocketHandler, WebSocketOptions, WebSocketRoute } from "./handlers/websocket.js";
@@ -42,7 +41,7 @@ export type { OnInvalid } from "./handlers/pipeline.js";
 export type { SessionHooks } from "./handlers/session.js";
 export { provide } from "./dependencies/provide.js";
 export type { AppDependencies, Dependencies, Provided, Provider, ProviderContext, ResolvedDependencies } from "./dependencies/provide.js";
-export type { LayerOptions, SocketClass } from "./app/layers.js";
+export type { LayerOptions, SocketClass } from "./handlers/layers.js";
 export { composeGuards } from "./guards/guard.js";
 export type { Guard, GuardContext, GuardedState } from "./guards/guard.js";
 export { bearerToken } from "./guards/bearer.js";
@@ -53,21 +52,29 @@ export { allowOrigins } from "./guards/origin.js";
 export type { OriginPolicy } from "./guards/origin.js";
 export type { HeartbeatOptions } from "./limits/liveness.js";
 export type { MessageRate } from "./limits/token-bucket.js";
-export type { BackpressurePolicy } from "./connection/connection.js";
-export type { DeflateOptions } from "./transport/transport.js";
+export type { BackpressurePolicy } from "./connection/outbound.js";
+export type {
+  AcceptOptions,
+  DeflateOptions,
+  DenialResponse,
+  TransportConnection,
+  TransportLimits,
+  TransportListener,
+  UpgradeRequest,
+} from "./transport/transport.js";
 export type { ValueEncoding } from "./codec/message-codec.js";
 export type { DataOf, FrameMode, InvalidMessage, ReceiveKind } from "./codec/message-codec.js";
 export { Socket } from "./connection/socket.js";
 export type { AcceptInit, AnySocket, ClientAddress, Message, RejectInit, SocketRuntime } from "./connection/socket.js";
-export type { ReceiveOptions } from "./connection/mailbox.js";
+export type { InboundMessage, ReceiveOptions } from "./connection/mailbox.js";
 export {
   CloseCode,
   MAX_CLOSE_REASON_BYTES,
   assertCloseFrame,
   closeCodeName,
   isValidCloseCode,
-} from "./connection/close-codes.js";
-export type { CloseCodeName } from "./connection/close-codes.js";
+} from "./wire/close-codes.js";
+export type { CloseCodeName } from "./wire/close-codes.js";
 export {
   HandshakeDenied,
   MessageError,
@@ -76,8 +83,8 @@ export {
   SocketStateError,
   WebSocketDisconnect,
   WebSocketError,
-} from "./connection/errors.js";
-export type { StatewireErrorCode } from "./connection/errors.js";
+} from "./wire/errors.js";
+export type { StatewireErrorCode } from "./wire/errors.js";
 export { createJsonLogger, silentLogger } from "./connection/logger.js";
 export type { LogLevel, Logger } from "./connection/logger.js";
 export type { EffectSchema, MessageSchema, SchemaOutput, StandardSchemaV1 } from "./codec/schema.js";

@@ -15,6 +15,7 @@ import {
 } from "../src/index.js";
 import { redisPubSubBackend, redisStreamsBackend } from "../src/redis.js";
 import type { FeedMessage } from "../src/inspector/protocol.js";
+import { createInspector } from "../src/inspector/index.js";
 import { testClient } from "../src/testing/index.js";
 import { type RedisServer, startRedisServer } from "./support/redis-server.js";
 
@@ -53,9 +54,8 @@ describe.each(["redis-pubsub", "redis-streams"] as const)("%s backend with Redis
     const app = createApp({
       logger,
       heartbeat: false,
-      plugins: [channels],
+      plugins: [channels, createInspector({ intervalMs: 20 })],
       routes: [websocketListener("/say", (text) => channels.publish(text, "room").then(() => "sent"))],
-      inspector: { intervalMs: 20 },
     });
     const client = testClient(app, { receiveTimeoutMs: 10_000 });
     try {

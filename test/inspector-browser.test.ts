@@ -15,6 +15,7 @@ import { WebSocket } from "ws";
 import { createApp, websocket, websocketListener, WebSocketDisconnect, type App } from "../src/index.js";
 import { protocol } from "../examples/protocol.js";
 import { CHROMIUM as CHROMIUM_TOOL, skipWithout } from "./support/system-tools.js";
+import { createInspector } from "../src/inspector/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "browser-test-token";
@@ -96,7 +97,7 @@ const texts = (selector: string): Promise<string[]> => page.locator(selector).al
 
 describe.skipIf(noChromium)("the inspector in headless Chromium", () => {
   beforeAll(async () => {
-    app = createApp({ routes, heartbeat: false, logger: { error() {}, warn() {}, info() {}, debug() {} } as never, inspector: { token: TOKEN, intervalMs: 50 } });
+    app = createApp({ routes, heartbeat: false, logger: { error() {}, warn() {}, info() {}, debug() {} } as never, plugins: [createInspector({ token: TOKEN, intervalMs: 50 })] });
     base = (await app.listen()).url;
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -10,6 +10,7 @@
  */
 import type { InspectionEvent } from "xstate";
 import { afterEach, describe, expect, test, vi } from "vitest";
+import { createInspector } from "../src/inspector/index.js";
 
 vi.mock("xstate", async (importOriginal) => {
   const actual = await importOriginal<typeof import("xstate")>();
@@ -60,7 +61,7 @@ describe("zero cost when off", () => {
     process.env.NODE_ENV = "production";
     try {
       const messageIn = vi.spyOn(ObserverHub.prototype, "messageIn");
-      const app = createApp({ routes: [echo], inspector: { token: "x" } });
+      const app = createApp({ routes: [echo], plugins: [createInspector({ token: "x" })] });
       await traffic(app);
       expect(messageIn).not.toHaveBeenCalled();
       expect(createActor).not.toHaveBeenCalled();
@@ -73,7 +74,7 @@ describe("zero cost when off", () => {
 
   test("inspector on: it observes every frame, and still attaches no inspect (connections stay compiled)", async () => {
     const messageIn = vi.spyOn(ObserverHub.prototype, "messageIn");
-    const app = createApp({ routes: [echo], inspector: {} });
+    const app = createApp({ routes: [echo], plugins: [createInspector({})] });
     await traffic(app, 10);
     expect(messageIn).toHaveBeenCalledTimes(10);
     expect(createActor).not.toHaveBeenCalled();
@@ -123,7 +124,7 @@ describe("interop with xstate's inspection protocol", () => {
 
   test("an observer object ({ next }) works too, and so does the inspector beside it: both see the same connection", async () => {
     const events: InspectionEvent[] = [];
-    const app = createApp({ routes: [echo], inspect: { next: (event) => events.push(event) }, inspector: { intervalMs: 5 } });
+    const app = createApp({ routes: [echo], inspect: { next: (event) => events.push(event) }, plugins: [createInspector({ intervalMs: 5 })] });
     const client = testClient(app);
     const feed = await client.connect("/_statewire/feed");
     await traffic(app, 1);

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { createApp, websocket, type App } from "../src/index.js";
 import type { FeedMessage } from "../src/inspector/protocol.js";
 import { HandshakeRejected, testClient, type TestSocket } from "../src/testing/index.js";
+import { createInspector, type InspectorOptions } from "../src/inspector/index.js";
 
 const echo = websocket("/echo", async (socket) => {
   await socket.accept();
@@ -15,8 +16,8 @@ const echo = websocket("/echo", async (socket) => {
 });
 
 const apps: App[] = [];
-function app(inspector: Parameters<typeof createApp>[0]["inspector"]): App {
-  const created = createApp({ routes: [echo], heartbeat: false, ...(inspector === undefined ? {} : { inspector }) });
+function app(inspector: InspectorOptions | undefined): App {
+  const created = createApp({ routes: [echo], heartbeat: false, ...(inspector === undefined ? {} : { plugins: [createInspector(inspector)] }) });
   apps.push(created);
   return created;
 }
@@ -130,7 +131,7 @@ describe("the page", () => {
     const feed = await client.connect("/ops/inspect/feed");
     expect(await feed.receiveJson()).toMatchObject({ type: "hello" });
     await feed.close();
-    expect(() => createApp({ routes: [], inspector: { path: "/" } })).toThrow(TypeError);
+    expect(() => createApp({ routes: [], plugins: [createInspector({ path: "/" })] })).toThrow(TypeError);
   });
 });
 

@@ -12,6 +12,7 @@ import type { FeedMessage, MachineDrawing } from "../src/inspector/protocol.js";
 import { testClient, type TestSocket } from "../src/testing/index.js";
 import { protocol, protocolMachine } from "../examples/protocol.js";
 import { echoMachine } from "./support/machines.js";
+import { createInspector } from "../src/inspector/index.js";
 
 const apps: App[] = [];
 afterEach(async () => {
@@ -82,7 +83,7 @@ describe("the handler machine's diagram", () => {
 
 describe("over the feed", () => {
   test("a connection on /protocol: the drawing once, its state in the row, each transition in the timeline", async () => {
-    const app = createApp({ routes: [protocol, websocketMachine("/echo-machine", { machine: echoMachine, receive: "text" })], heartbeat: false, inspector: { intervalMs: 5 } });
+    const app = createApp({ routes: [protocol, websocketMachine("/echo-machine", { machine: echoMachine, receive: "text" })], heartbeat: false, plugins: [createInspector({ intervalMs: 5 })] });
     apps.push(app);
     const client = testClient(app);
     const feed = await client.connect("/_statewire/feed");

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { WebSocket } from "ws";
 import { type App, createApp, websocket } from "../src/index.js";
 import { hostAllowed } from "../src/inspector/host.js";
+import { createInspector } from "../src/inspector/index.js";
 
 const RUNS = process.env.STATEWIRE_DEEP === "1" ? 20_000 : 1_000;
 const quiet = { error() {}, warn() {}, info() {}, debug() {} };
@@ -52,7 +53,7 @@ describe("an inspector without a token, over TCP", () => {
   let app: App;
   let port: number;
   beforeAll(async () => {
-    app = createApp({ routes: [echo], heartbeat: false, logger: quiet, inspector: { allowedHosts: ["inspector.internal"] } });
+    app = createApp({ routes: [echo], heartbeat: false, logger: quiet, plugins: [createInspector({ allowedHosts: ["inspector.internal"] })] });
     port = (await app.listen({ port: 0, host: "127.0.0.1" })).port;
   });
   afterAll(() => app.close());
@@ -80,7 +81,7 @@ describe("an inspector without a token, over TCP", () => {
 
 describe("an inspector with a token", () => {
   test("answers any host name that presents the token (the token is the protection)", async () => {
-    const app = createApp({ routes: [echo], heartbeat: false, logger: quiet, inspector: { token: "s3cret" } });
+    const app = createApp({ routes: [echo], heartbeat: false, logger: quiet, plugins: [createInspector({ token: "s3cret" })] });
     const { port } = await app.listen({ port: 0, host: "127.0.0.1" });
     try {
       const host = `inspector.example.com:${port}`;

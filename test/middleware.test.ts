@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
 import { createApp, get, group, type Logger, type Middleware, websocket, websocketListener } from "../src/index.js";
 import { withMessageMiddleware } from "../src/handlers/message-middleware.js";
-import { withRequestMiddleware } from "../src/app/middleware.js";
+import { withRequestMiddleware } from "../src/handlers/middleware.js";
 import { testClient } from "../src/testing/index.js";
 
 const runs = process.env.STATEWIRE_DEEP === "1" ? 500 : 60;

@@ -52,14 +52,14 @@ describe("receive with a deadline", () => {
   }
 
   test("an already aborted signal rejects at once, even with a message queued, and leaves it queued", async () => {
-    const mailbox = new Mailbox({ pause: () => {}, resume: () => {} }, 64);
+    const mailbox = new Mailbox({ pause: () => {}, resume: () => {}, inboundHighWater: 64, inboundHighWaterBytes: Infinity });
     mailbox.push(Buffer.from("a"), false);
     await expect(mailbox.take({ signal: AbortSignal.abort() })).rejects.toMatchObject({ name: "AbortError" });
     expect((await mailbox.take()).data.toString()).toBe("a");
   });
 
   test("a timeout outside 0..2^31-1 ms is a RangeError", async () => {
-    const mailbox = new Mailbox({ pause: () => {}, resume: () => {} }, 64);
+    const mailbox = new Mailbox({ pause: () => {}, resume: () => {}, inboundHighWater: 64, inboundHighWaterBytes: Infinity });
     await expect(mailbox.take({ timeoutMs: -1 })).rejects.toBeInstanceOf(RangeError);
     await expect(mailbox.take({ timeoutMs: Number.NaN })).rejects.toBeInstanceOf(RangeError);
   });
@@ -68,7 +68,7 @@ describe("receive with a deadline", () => {
     type Step = "push" | "bounded" | "giveUp" | "plain" | "tick";
     await fc.assert(
       fc.asyncProperty(fc.array(fc.constantFrom<Step>("push", "bounded", "giveUp", "plain", "tick"), { maxLength: 80 }), async (steps) => {
-        const mailbox = new Mailbox({ pause: () => {}, resume: () => {} }, 4);
+        const mailbox = new Mailbox({ pause: () => {}, resume: () => {}, inboundHighWater: 4, inboundHighWaterBytes: Infinity });
         const received: number[] = [];
         const settled: Promise<void>[] = [];
         let sent = 0;
@@ -104,7 +104,7 @@ describe("receive with a deadline", () => {
   });
 
   test("a timer that fires as a message arrives: the message goes to exactly one receive", async () => {
-    const mailbox = new Mailbox({ pause: () => {}, resume: () => {} }, 64);
+    const mailbox = new Mailbox({ pause: () => {}, resume: () => {}, inboundHighWater: 64, inboundHighWaterBytes: Infinity });
     for (let round = 0; round < 50; round++) {
       const first = mailbox.take({ timeoutMs: 1 }).then((m) => m.data.toString(), (error: Error) => error.name);
       await new Promise((resolve) => setTimeout(resolve, 1));

@@ -6,10 +6,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { InspectionEvent, Observer } from "xstate";
 import type { ConnectionOutcome } from "../../machines/connection.js";
-import { createInspector, type InspectorOptions } from "../inspector/index.js";
 import type { Plugin, PluginHost } from "./plugin.js";
-import { assertCloseFrame } from "../connection/close-codes.js";
-import { type BackpressurePolicy, Connection, type ConnectionSettings } from "../connection/connection.js";
+import { assertCloseFrame } from "../wire/close-codes.js";
+import { Connection, type ConnectionSettings } from "../connection/connection.js";
+import type { BackpressurePolicy } from "../connection/outbound.js";
+import { AppStats } from "../connection/counting.js";
 import { composeGuards, type Guard } from "../guards/guard.js";
 import { allowOrigins } from "../guards/origin.js";
 import { type HeartbeatOptions, LivenessSweep } from "../limits/liveness.js";
@@ -17,11 +18,11 @@ import { createJsonLogger, type Logger } from "../connection/logger.js";
 import { type Gate, Interleaving } from "../connection/interleaving.js";
 import { type ConnectionObserver, ObserverHub } from "../connection/observer.js";
 import { type AnySocket, Socket } from "../connection/socket.js";
-import { queryRecord } from "../connection/query.js";
+import { queryOf } from "../connection/query.js";
 import type { TransportConnection, TransportLimits } from "../transport/transport.js";
 import { createWsUpgradeListener, type UpgradeListener } from "../transport/ws.js";
-import { type HttpRoute, toResponse } from "./http-route.js";
-import { connectionWrappers, messageWrappers, withRequestMiddleware } from "./middleware.js";
+import { type HttpRoute, toResponse } from "../handlers/http-route.js";
+import { connectionWrappers, messageWrappers, withRequestMiddleware } from "../handlers/middleware.js";
 import { aroundConnection } from "../guards/around-connection.js";
 import { withMessageMiddleware } from "../handlers/message-middleware.js";
 import { answerPlain, toRequest, writeResponse } from "./node-http.js";
@@ -30,11 +31,11 @@ import { parseSubprotocols } from "../transport/handshake.js";
 import { guardSocket } from "../transport/edge-socket.js";
 import { Router } from "./router.js";
 import type { Dependencies } from "../dependencies/provide.js";
-import { type LayerOptions, pickLayer } from "./layers.js";
+import { type LayerOptions, pickLayer } from "../handlers/layers.js";
 import type { SocketClass } from "../connection/socket-class.js";
 import { pluginSocketClass, refinedSocketClass } from "./socket-class.js";
 import { flattenRoutes, type Route } from "./routes.js";
-import { AppStats, snapshot, type StatsSnapshot } from "./stats.js";
+import { snapshot, type StatsSnapshot } from "./stats.js";
 
 export interface AppOptions extends Omit<LayerOptions, "maxConnections" | "socketClass"> {
   readonly routes: readonly Route[];
@@ -77,8 +78,6 @@ export interface AppOptions extends Omit<LayerOptions, "maxConnections" | "socke
   readonly onStartup?: LifecycleHook | readonly LifecycleHook[];
   /** Run once, in order, by `close()` after every connection has closed and settled. */
   readonly onShutdown?: LifecycleHook | readonly LifecycleHook[];
-  /** Serve the inspector page (off when `NODE_ENV=production` unless `enabled: true`). */
-  readonly inspector?: InspectorOptions;
   /** Your own xstate inspection observer (e.g. `@statelyai/inspect`'s): it receives every connection actor's events. */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
@@ -247,23 +246,17 @@ class StatewireApp implements App {
       if (this.#connections.size === 0) this.#settledAll?.();
     };
     const stats = this.#stats;
+    // Counted in connection/counting.ts; the app only logs.
     const dependencyEvents = {
-      acquired: () => void stats.dependenciesAcquired++,
+      acquired: () => {},
       released: (name: string, error?: unknown) => {
-        stats.dependenciesReleased++;
-        if (error !== undefined) {
-          stats.errors++;
-          this.#logger.error({ err: error, dependency: name }, "releasing a dependency failed");
-        }
+        if (error !== undefined) this.#logger.error({ err: error, dependency: name }, "releasing a dependency failed");
       },
     };
     assertDependencyNames(options.dependencies, "The app");
     const plugins = [...(options.plugins ?? [])];
-    if (options.inspector !== undefined && (process.env.NODE_ENV !== "production" || options.inspector.enabled === true)) {
-      plugins.push(createInspector(options.inspector));
-    }
     this.#plugins = plugins;
-    const inspect = combineInspect(options.inspect, plugins);
+    const inspect = inspectCallback(options.inspect);
     const appLayer = pickLayer(options);
     const pluginSocket = pluginSocketClass(plugins);
     const rootSocket = refinedSocketClass(appLayer.socketClass, pluginSocket, "The app's socketClass");
@@ -396,11 +389,11 @@ class StatewireApp implements App {
     const url = new URL(request.url);
     const target = normaliseTarget(url.pathname + url.search);
     if (target === undefined) return plainResponse(400, "Invalid request target");
-    return this.#serve(request, target, url.searchParams);
+    return this.#serve(request, target);
   }
 
   /** Answer `request`, routed by its already normalised `target`. */
-  async #serve(request: Request, target: string, search: URLSearchParams): Promise<Response> {
+  async #serve(request: Request, target: string): Promise<Response> {
     // HEAD is answered by the GET route where there is no HEAD route of its own (RFC 9110 §9.3.2).
     const isHead = request.method === "HEAD";
     const match = this.#httpRoutes.find(request.method, target) ?? (isHead ? this.#httpRoutes.find("GET", target) : undefined);
@@ -421,7 +414,7 @@ class StatewireApp implements App {
       }
       return new Response("Not Found", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
     }
-    const query = queryRecord(search);
+    const query = queryOf(target);
     try {
       const response = toResponse(await match.value.handler(request, { params: match.params, query }));
       return isHead && match.value.method !== "HEAD" ? new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers }) : response;
@@ -445,9 +438,7 @@ class StatewireApp implements App {
     } catch {
       return answerPlain(response, 400, "Bad Request");
     }
-    const queryAt = meta.target.indexOf("?");
-    const search = new URLSearchParams(queryAt < 0 ? "" : meta.target.slice(queryAt));
-    this.#serve(webRequest, meta.target, search)
+    this.#serve(webRequest, meta.target)
       .then((answer) => writeResponse(response, answer))
       .catch((error: unknown) => {
         this.#logger.error({ err: error, url: request.url }, "Could not answer HTTP request");
@@ -598,18 +589,10 @@ function hookList(hooks: LifecycleHook | readonly LifecycleHook[] | undefined): 
   return hooks === undefined ? [] : typeof hooks === "function" ? [hooks] : hooks;
 }
 
-/** One inspect callback for the connection actors, or undefined (then none is attached at all). */
-function combineInspect(
+/** The inspect callback for the connection actors, or undefined (then none is attached at all). */
+function inspectCallback(
   own: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined,
-  plugins: readonly Plugin[],
 ): ((event: InspectionEvent) => void) | undefined {
-  const listeners: ((event: InspectionEvent) => void)[] = [];
-  if (typeof own === "function") listeners.push(own);
-  else if (own !== undefined) listeners.push((event) => own.next?.(event));
-  for (const plugin of plugins) if (plugin.inspect !== undefined) listeners.push(plugin.inspect);
-  if (listeners.length === 0) return undefined;
-  if (listeners.length === 1) return listeners[0];
-  return (event) => {
-    for (const listener of listeners) listener(event);
-  };
+  if (typeof own === "function" || own === undefined) return own;
+  return (event) => own.next?.(event);
 }

@@ -3,13 +3,12 @@
  * A plugin sees the app through a host: its observers, its counters, and its actors' inspection
  * events; it never reaches into connections.
  */
-import type { InspectionEvent } from "xstate";
 import type { Logger } from "../connection/logger.js";
 import type { ConnectionObserver } from "../connection/observer.js";
 import type { SocketClass } from "../connection/socket-class.js";
 import type { AnySocket } from "../connection/socket.js";
 import type { Route } from "./routes.js";
-import type { StatsSnapshot } from "./stats.js";
+import type { PluginHealth, StatsSnapshot } from "./stats.js";
 
 export interface PluginHost {
   /** Watch every connection (start, transitions, messages, dependencies, close). */
@@ -22,17 +21,6 @@ export interface PluginHost {
   readonly logger: Logger;
 }
 
-/** What a plugin that depends on something outside the process says about it (`app.stats().health`). */
-export interface PluginHealth {
-  readonly status: "up" | "down";
-  /** `Date.now()` when the status last changed. */
-  readonly since?: number;
-  /** What it depends on, e.g. the channels backend's kind. */
-  readonly backend?: string;
-  /** Why it is down. */
-  readonly error?: string;
-}
-
 /** `S`: the instance type of the socket class it may give the app's handlers. */
 export interface Plugin<S extends AnySocket = AnySocket> {
   readonly name: string;
@@ -43,8 +31,6 @@ export interface Plugin<S extends AnySocket = AnySocket> {
    * app, a group or a route sets must extend it; two plugins with unrelated classes are an error.
    */
   readonly socketClass?: SocketClass<S>;
-  /** Receives every connection actor's xstate inspection events (attached only when some plugin or the app asks). */
-  readonly inspect?: (event: InspectionEvent) => void;
   /** Called once, when the app is created. */
   setup?(host: PluginHost): void;
   /** Whether what it depends on is reachable; shown in `app.stats().health` and the inspector. */

@@ -4,7 +4,7 @@
  * HTTP routes.
  */
 import FindMyWay from "find-my-way";
-import type { HttpMethod } from "./http-route.js";
+import type { HttpMethod } from "../handlers/http-route.js";
 
 export interface RouteMatch<T> {
   readonly value: T;

@@ -5,8 +5,8 @@
 import { compileListenerClass, type WebSocketListenerClass } from "../handlers/class-listener.js";
 import type { AnySocket } from "../connection/socket.js";
 import type { WebSocketRoute } from "../handlers/websocket.js";
-import type { HttpRoute } from "./http-route.js";
-import { type LayerOptions, mergeLayers } from "./layers.js";
+import type { HttpRoute } from "../handlers/http-route.js";
+import { type LayerOptions, mergeLayers } from "../handlers/layers.js";
 
 /**
  * Anything a route table lists: WebSocket and HTTP routes, groups, and class-based listeners.

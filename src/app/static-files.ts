@@ -8,7 +8,7 @@ import { createReadStream } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import { extname, isAbsolute, relative, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
-import { get, type HttpContext } from "./http-route.js";
+import { get, type HttpContext } from "../handlers/http-route.js";
 import { group, type RouteGroup } from "./routes.js";
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {

@@ -1,32 +1,26 @@
-import { workerId } from "../cluster/worker-id.js";
-
 /**
- * Counters over an app's connections, kept as plain fields the runtime bumps: what the
- * invariants ("every cleanup ran once") and a `/stats` page read.
+ * `app.stats()`: a copy of the app's counters (`connection/counting.ts: AppStats`, bumped in
+ * one place), with what the plugins say of their health: what the invariants ("every cleanup
+ * ran once") and a `/stats` page read.
  */
-import type { Plugin, PluginHealth } from "./plugin.js";
-export class AppStats {
-  /** Connections that reached the app (matched a route and were admitted). */
-  started = 0;
-  /** Connections that completed the handshake. */
-  accepted = 0;
-  /** Connections refused with an HTTP status. */
-  rejected = 0;
-  /** Connections that reached `closed` (cleanup ran). */
-  closed = 0;
-  /** Handler actors started, and those that reported they were done. */
-  handlersStarted = 0;
-  handlersFinished = 0;
-  dependenciesAcquired = 0;
-  dependenciesReleased = 0;
-  /** Handler, hook and provider faults (logged errors). */
-  errors = 0;
-  /** Upgrades refused before a connection existed: unknown path (404), limits (503), shutdown. */
-  refusedAtDoor = 0;
-  /** Client messages a handler had no use for (a stream without `onMessage`). */
-  messagesDiscarded = 0;
-  /** Frames not sent: backpressure `drop` / `close`, or replies after the connection closed. */
-  messagesDropped = 0;
+import { workerId } from "../cluster/worker-id.js";
+import type { AppStats } from "../connection/counting.js";
+
+/** What a plugin that depends on something outside the process says about it (`app.stats().health`). */
+export interface PluginHealth {
+  readonly status: "up" | "down";
+  /** `Date.now()` when the status last changed. */
+  readonly since?: number;
+  /** What it depends on, e.g. the channels backend's kind. */
+  readonly backend?: string;
+  /** Why it is down. */
+  readonly error?: string;
+}
+
+/** What `app.stats()` asks of each plugin (`Plugin` has it). */
+export interface HealthReporter {
+  readonly name: string;
+  health?(): PluginHealth;
 }
 
 /** A copy of the counters, with the connections open right now. */
@@ -47,7 +41,7 @@ export interface StatsSnapshot {
   readonly worker?: number;
 }
 
-function healthOf(plugins: readonly Plugin[]): StatsSnapshot["health"] {
+function healthOf(plugins: readonly HealthReporter[]): StatsSnapshot["health"] {
   const reports: Record<string, PluginHealth> = {};
   let status: "up" | "down" = "up";
   for (const plugin of plugins) {
@@ -59,7 +53,7 @@ function healthOf(plugins: readonly Plugin[]): StatsSnapshot["health"] {
   return { status, plugins: reports };
 }
 
-export function snapshot(stats: AppStats, open: number, plugins: readonly Plugin[] = []): StatsSnapshot {
+export function snapshot(stats: AppStats, open: number, plugins: readonly HealthReporter[] = []): StatsSnapshot {
   const counters: StatsSnapshot = {
     open,
     started: stats.started,

@@ -11,7 +11,7 @@ import type { AnySocket } from "../connection/socket.js";
 import type { ChannelBackend, ChannelMessage } from "./backend.js";
 import { ChannelsCore } from "./core.js";
 import { ChannelsClosedError } from "./errors.js";
-import { Hub } from "./hub.js";
+import { LocalFanOut } from "./fan-out.js";
 import { memoryBackend } from "./memory.js";
 import { type BroadcastOptions, type ExceptTarget, type JoinOptions, type RoomApi, Rooms } from "./membership.js";
 import { type Payload, serialize } from "./payload.js";
@@ -96,11 +96,11 @@ export function createChannels(options: ChannelsOptions = {}): Channels {
   if (!arbitrary && declared.length === 0) throw new TypeError("createChannels: no channels declared and arbitraryChannels is false");
 
   const origin = randomUUID();
-  const hub = new Hub(backend, origin);
-  const core = new ChannelsCore(hub, backlog, origin, declared, arbitrary);
+  const fanOut = new LocalFanOut(backend, origin);
+  const core = new ChannelsCore(fanOut, backlog, origin, declared, arbitrary);
   const rooms = new Rooms(core);
   const subscriptions = new Set<Subscription>();
-  const detach = backend.attach(hub, { history: historySize });
+  const detach = backend.attach(fanOut, { history: historySize });
   let host: PluginHost | undefined;
   let closing: Promise<void> | undefined;
 
@@ -165,11 +165,11 @@ export function createChannels(options: ChannelsOptions = {}): Channels {
         backend: backend.kind,
         published: core.counters.published,
         serialized: core.counters.serialized,
-        offered: hub.offered,
+        offered: fanOut.offered,
         dropped: core.counters.dropped,
         disconnected: core.counters.disconnected,
-        subscriptions: hub.subscriptions,
-        channels: hub.channelCount,
+        subscriptions: fanOut.subscriptions,
+        channels: fanOut.channelCount,
       };
     },
 

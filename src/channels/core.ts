@@ -1,6 +1,6 @@
-/** What the parts of one channels instance share: its hub, its limits, its counters, its host. */
+/** What the parts of one channels instance share: its local fan-out, its limits, its counters, its host. */
 import { ChannelsClosedError, UnknownChannelError } from "./errors.js";
-import type { Hub } from "./hub.js";
+import type { LocalFanOut } from "./fan-out.js";
 import type { BacklogOptions } from "./subscriber.js";
 
 export interface Counters {
@@ -24,7 +24,7 @@ export class ChannelsCore {
   readonly #arbitrary: boolean;
 
   constructor(
-    readonly hub: Hub,
+    readonly fanOut: LocalFanOut,
     readonly backlog: BacklogOptions,
     readonly origin: string,
     declared: readonly string[],

@@ -4,7 +4,7 @@
  * is, waiting whenever the connection's own send waits (backpressure). When the connection
  * starts closing, every room is left and each leave is reported once.
  */
-import { SocketStateError } from "../connection/errors.js";
+import { SocketStateError } from "../wire/errors.js";
 import type { AnySocket } from "../connection/socket.js";
 import type { ChannelsCore } from "./core.js";
 import { Subscriber } from "./subscriber.js";
@@ -62,7 +62,7 @@ export class Rooms {
     const joined = member.rooms.get(room);
     if (joined !== undefined) return joined;
     this.#core.reporter?.subscribed(socket.id, room);
-    const ready = this.#core.hub.add(member.subscriber, room, Math.max(0, options.history ?? 0));
+    const ready = this.#core.fanOut.add(member.subscriber, room, Math.max(0, options.history ?? 0));
     ready.catch(IGNORE);
     member.rooms.set(room, ready);
     return ready;
@@ -71,7 +71,7 @@ export class Rooms {
   leave(socket: AnySocket, room: string): void {
     const member = this.#members.get(socket);
     if (member === undefined || !member.rooms.delete(room)) return;
-    this.#core.hub.remove(member.subscriber, room);
+    this.#core.fanOut.remove(member.subscriber, room);
     member.subscriber.forget(room);
     this.#core.reporter?.unsubscribed(socket.id, room);
   }
@@ -122,7 +122,7 @@ export class Rooms {
     this.#members.delete(socket);
     member.stop();
     for (const room of member.rooms.keys()) {
-      this.#core.hub.remove(member.subscriber, room);
+      this.#core.fanOut.remove(member.subscriber, room);
       this.#core.reporter?.unsubscribed(socket.id, room);
     }
     member.rooms.clear();

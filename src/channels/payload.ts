@@ -4,25 +4,26 @@
  *
  * - a string is sent as a text frame, unchanged;
  * - bytes (`Buffer`, any `Uint8Array`, `ArrayBuffer`) as a binary frame;
- * - anything else as JSON text (`JSON.stringify`, so `toJSON` is honoured).
+ * - anything else as JSON text (`JSON.stringify`, so `toJSON` is honoured)
+ * — the rule of replies (`codec/message-codec.ts: directFrame`, `jsonText`).
  *
  * Across processes the payload travels in an envelope: a one-line JSON header (who published,
  * which local sockets to skip, whether the payload is binary), a newline, then the payload's
  * bytes. The envelope is built once per publish and decoded once per process that receives it.
  */
 
+import { directFrame, jsonText } from "../codec/message-codec.js";
+
 /** A message in its wire form: a string is a text frame, a Buffer a binary frame. */
 export type Payload = string | Buffer;
 
 /** The wire form of `value`. Throws `TypeError` for a value JSON cannot represent (`undefined`, a function, a symbol). */
 export function serialize(value: unknown): Payload {
-  if (typeof value === "string") return value;
-  if (Buffer.isBuffer(value)) return value;
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  if (value instanceof ArrayBuffer) return Buffer.from(value);
-  const json = JSON.stringify(value) as string | undefined;
-  if (json === undefined) throw new TypeError(`Cannot publish ${typeof value}: it has no JSON form`);
-  return json;
+  // The codec's rule (`directFrame`), as replies follow it; a Buffer rather than any Uint8Array, for the envelope.
+  const frame = directFrame(value);
+  if (frame === undefined) return jsonText(value, "publish");
+  const { data } = frame;
+  return typeof data === "string" ? data : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** What a backend carries besides the payload. */

@@ -3,7 +3,7 @@
  * reaped by heartbeats, events to every instance sharing the store). Share one store between
  * instances to model several processes.
  */
-import type { PresenceEvent, PresenceStore } from "./presence.js";
+import type { PresenceEvent, PresenceStore } from "./presence-store.js";
 
 interface Held {
   readonly meta: string;

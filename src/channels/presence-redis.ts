@@ -10,7 +10,7 @@
  * processes reap concurrently. Scripts compute some keys: one Redis, not Redis Cluster.
  */
 import type { Redis } from "ioredis";
-import type { PresenceEvent, PresenceStore } from "./presence.js";
+import type { PresenceEvent, PresenceStore } from "./presence-store.js";
 import type { RedisHealth } from "./redis-health.js";
 import { closeRedis, connectRedis, redisHealth, type RedisConnectionOptions } from "./redis-connection.js";
 

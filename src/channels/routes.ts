@@ -6,10 +6,17 @@
  * statuses).
  */
 import type { Route } from "../app/routes.js";
-import { WebSocketError } from "../connection/errors.js";
+import { WebSocketError } from "../wire/errors.js";
 import type { Guard } from "../guards/guard.js";
 import { websocketStream } from "../handlers/stream.js";
-import type { Channels } from "./channels.js";
+import type { SubscribeOptions, Subscription } from "./subscription.js";
+
+/** What the routes use of the channels plugin (`Channels` has it): named here so that the plugin imports its routes, not the other way round. */
+export interface RoutedChannels {
+  allows(channel: string): boolean;
+  subscribe(channels: string, options: SubscribeOptions): Subscription;
+  publish(data: unknown, channels: string): Promise<void>;
+}
 
 export interface ChannelRouteOptions {
   /** The route's path; it must name the channel as `:channel`. Default `"/ws/:channel"`. */
@@ -20,7 +27,7 @@ export interface ChannelRouteOptions {
   readonly history?: number;
 }
 
-export function channelRoutes(channels: Channels, options: ChannelRouteOptions): Route[] {
+export function channelRoutes(channels: RoutedChannels, options: ChannelRouteOptions): Route[] {
   const path = options.path ?? "/ws/:channel";
   if (!/(^|\/):channel(\/|$)/.test(path)) throw new TypeError(`A channel route's path names the channel as ":channel": got "${path}"`);
   const history = options.history ?? 0;

@@ -66,7 +66,7 @@ export class Subscription extends Subscriber {
     const end = (): void => this.end();
     for (const channel of channels) if (socket !== undefined) core.reporter?.subscribed(socket.id, channel);
     const replay = Math.max(0, options.history ?? 0);
-    this.ready = Promise.all(channels.map((channel) => core.hub.add(this, channel, replay))).then(IGNORE);
+    this.ready = Promise.all(channels.map((channel) => core.fanOut.add(this, channel, replay))).then(IGNORE);
     this.ready.catch(IGNORE);
     socket?.signal.addEventListener("abort", end, { once: true });
     signal?.addEventListener("abort", end, { once: true });
@@ -75,7 +75,7 @@ export class Subscription extends Subscriber {
       socket?.signal.removeEventListener("abort", end);
       signal?.removeEventListener("abort", end);
       for (const channel of channels) {
-        core.hub.remove(this, channel);
+        core.fanOut.remove(this, channel);
         if (socket !== undefined) core.reporter?.unsubscribed(socket.id, channel);
       }
     };

@@ -13,7 +13,7 @@
 import { isUtf8 } from "node:buffer";
 import type { Schema } from "effect";
 import { effectIfLoaded, isEffectSchema, loadEffect, preloadEffect } from "./effect.js";
-import { truncateReason } from "../connection/close-codes.js";
+import { CloseCode, truncateReason } from "../wire/close-codes.js";
 import { decodeMsgpack, encodeMsgpack } from "./msgpack.js";
 import { type EffectSchema, isMessageSchema, type MessageSchema, type SchemaOutput, type StandardSchemaV1, type Validated, validator } from "./schema.js";
 
@@ -59,14 +59,21 @@ export function encodeNow(encode: Encoder, value: unknown): OutboundFrame | unde
   return frame;
 }
 
+const { UNSUPPORTED_DATA, INVALID_PAYLOAD } = CloseCode;
+
 const invalid = (code: 1003 | 1007, problem: string): Decoded<never> => ({ ok: false, code, problem: truncateReason(problem) });
 
-const settleValidated = (outcome: Validated<unknown>): Decoded<unknown> => (outcome.ok ? outcome : invalid(1007, outcome.problem));
+const settleValidated = (outcome: Validated<unknown>): Decoded<unknown> => (outcome.ok ? outcome : invalid(INVALID_PAYLOAD, outcome.problem));
 
-export function createDecoder(receive: ReceiveKind, receiveMode: FrameMode): Decoder {
+/**
+ * The one decoder of messages, for listeners (per route) and for `socket.receiveJson()` /
+ * `receiveMsgpack()` alike. `receiveMode` is the frame kind allowed; `undefined` allows both
+ * (what `socket.receiveJson()` reads).
+ */
+export function createDecoder(receive: ReceiveKind, receiveMode: FrameMode | undefined): Decoder {
   const wantBinary = receiveMode === "binary";
-  const wrongKind = invalid(1003, `expected a ${receiveMode} message`);
-  const checkKind = (isBinary: boolean): boolean => isBinary === wantBinary;
+  const wrongKind = invalid(UNSUPPORTED_DATA, `expected a ${receiveMode ?? "text or binary"} message`);
+  const checkKind = receiveMode === undefined ? (): boolean => true : (isBinary: boolean): boolean => isBinary === wantBinary;
 
   if (receive === "bytes") {
     return (data, isBinary) => (checkKind(isBinary) ? { ok: true, value: data } : wrongKind);
@@ -75,7 +82,7 @@ export function createDecoder(receive: ReceiveKind, receiveMode: FrameMode): Dec
     return (data, isBinary) => {
       if (!checkKind(isBinary)) return wrongKind;
       // Text frames were UTF-8 checked by the transport; binary ones read as text are checked here.
-      if (isBinary && !isUtf8(data)) return invalid(1007, "invalid UTF-8");
+      if (isBinary && !isUtf8(data)) return invalid(INVALID_PAYLOAD, "invalid UTF-8");
       return { ok: true, value: data.toString("utf8") };
     };
   }
@@ -84,7 +91,7 @@ export function createDecoder(receive: ReceiveKind, receiveMode: FrameMode): Dec
     try {
       return { ok: true, value: JSON.parse(data.toString("utf8")) };
     } catch {
-      return invalid(1007, "invalid JSON");
+      return invalid(INVALID_PAYLOAD, "invalid JSON");
     }
   };
   if (receive === "json") return parse;
@@ -95,10 +102,10 @@ export function createDecoder(receive: ReceiveKind, receiveMode: FrameMode): Dec
     return (data, isBinary) => {
       if (!checkKind(isBinary)) return wrongKind;
       const decoded = decodeMsgpack(data);
-      if (!decoded.ok) return invalid(1007, "invalid MessagePack");
+      if (!decoded.ok) return invalid(INVALID_PAYLOAD, "invalid MessagePack");
       if (validate === undefined) return { ok: true, value: decoded.value };
       const result = validate(decoded.value);
-      const settle = (outcome: Awaited<typeof result>): Decoded<unknown> => (outcome.ok ? outcome : invalid(1007, outcome.problem));
+      const settle = (outcome: Awaited<typeof result>): Decoded<unknown> => (outcome.ok ? outcome : invalid(INVALID_PAYLOAD, outcome.problem));
       return result instanceof Promise ? result.then(settle) : settle(result);
     };
   }
@@ -112,17 +119,33 @@ export function createDecoder(receive: ReceiveKind, receiveMode: FrameMode): Dec
     try {
       value = JSON.parse(data.toString("utf8"));
     } catch {
-      return invalid(1007, "invalid JSON");
+      return invalid(INVALID_PAYLOAD, "invalid JSON");
     }
     const result = validate(value);
     // A valid outcome is already a decoded message: no copy of it, no closure per message.
     if (result instanceof Promise) return result.then(settleValidated);
-    return result.ok ? result : invalid(1007, result.problem);
+    return result.ok ? result : invalid(INVALID_PAYLOAD, result.problem);
   };
 }
 
-function toBytes(value: Uint8Array | ArrayBuffer): Uint8Array {
-  return value instanceof ArrayBuffer ? new Uint8Array(value) : value;
+/**
+ * The one value → frame rule, for replies, `socket.send*` and channel publishes alike: a string
+ * is a text frame, bytes (`Uint8Array`, `Buffer`, `ArrayBuffer`) a binary frame — `sendMode`
+ * forces the opcode — and any other value is not a frame yet (`undefined`): it is encoded (JSON
+ * or MessagePack) first.
+ */
+export function directFrame(value: unknown, sendMode?: FrameMode): OutboundFrame | undefined {
+  if (typeof value === "string") return sendMode === "binary" ? { data: Buffer.from(value, "utf8"), isBinary: true } : { data: value, isBinary: false };
+  if (value instanceof Uint8Array) return { data: value, isBinary: sendMode !== "text" };
+  if (value instanceof ArrayBuffer) return { data: new Uint8Array(value), isBinary: sendMode !== "text" };
+  return undefined;
+}
+
+/** `value` as JSON text (`toJSON` honoured); a `TypeError` naming what could not be done for a value JSON cannot carry. */
+export function jsonText(value: unknown, operation = "send"): string {
+  const json = JSON.stringify(value) as string | undefined;
+  if (json === undefined) throw new TypeError(`Cannot ${operation} ${typeof value} as JSON`);
+  return json;
 }
 
 /**
@@ -155,33 +178,19 @@ function schemaEncoder(schema: MessageSchema): (value: unknown) => unknown {
 export type ValueEncoding = "json" | "msgpack";
 
 export function createEncoder(sendMode: FrameMode | undefined, send: MessageSchema | undefined, encoding: ValueEncoding = "json"): Encoder {
-  if (encoding === "msgpack") {
-    const prepare = send === undefined ? (value: unknown) => value : schemaEncoder(send);
-    return (value) => {
-      if (value === undefined) return undefined;
-      if (typeof value === "string") return sendMode === "binary" ? { data: Buffer.from(value, "utf8"), isBinary: true } : { data: value, isBinary: false };
-      if (value instanceof Uint8Array || value instanceof ArrayBuffer) return { data: toBytes(value), isBinary: sendMode !== "text" };
-      const prepared = prepare(value);
-      return prepared instanceof Promise
-        ? prepared.then((ready) => ({ data: encodeMsgpack(ready), isBinary: true }))
-        : { data: encodeMsgpack(prepared), isBinary: true };
-    };
-  }
   const prepare = send === undefined ? undefined : schemaEncoder(send);
+  const valueFrame =
+    encoding === "msgpack"
+      ? (value: unknown): OutboundFrame => ({ data: encodeMsgpack(value), isBinary: true })
+      : (value: unknown): OutboundFrame => {
+          const json = jsonText(value);
+          return sendMode === "binary" ? { data: Buffer.from(json, "utf8"), isBinary: true } : { data: json, isBinary: false };
+        };
   return (value) => {
     if (value === undefined) return undefined;
-    if (typeof value === "string") {
-      return sendMode === "binary" ? { data: Buffer.from(value, "utf8"), isBinary: true } : { data: value, isBinary: false };
-    }
-    if (value instanceof Uint8Array || value instanceof ArrayBuffer) {
-      return { data: toBytes(value), isBinary: sendMode !== "text" };
-    }
+    const frame = directFrame(value, sendMode);
+    if (frame !== undefined) return frame;
     const prepared = prepare === undefined ? value : prepare(value);
-    return prepared instanceof Promise ? prepared.then(jsonFrame) : jsonFrame(prepared);
-  };
-  function jsonFrame(value: unknown): OutboundFrame {
-    const json = JSON.stringify(value) as string | undefined;
-    if (json === undefined) throw new TypeError(`Cannot send ${typeof value} as JSON`);
-    return sendMode === "binary" ? { data: Buffer.from(json, "utf8"), isBinary: true } : { data: json, isBinary: false };
+    return prepared instanceof Promise ? prepared.then(valueFrame) : valueFrame(prepared);
   };
 }

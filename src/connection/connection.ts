@@ -1,31 +1,35 @@
 /**
- * One connection at run time: its lifecycle actor, its transport and its handler actor, and the
- * events between them. Lifecycle events go through the statechart; data frames go straight
- * from the transport to the handler actor (docs/architecture.md §3, §5).
+ * One connection at run time: its lifecycle and the effects the lifecycle asks for, between its
+ * transport and its handler run. Lifecycle events go through the statechart; data frames go
+ * straight from the transport to the handler (docs/architecture.md §3, §5). The other roles
+ * have a home each, owned by the connection as functions or lazily created objects:
+ * `admission.ts` (guards, dependencies, what a refusal means), `outbound.ts` (backpressure),
+ * `inbound.ts` (why reading is paused, the mailbox), `counting.ts` (every counter).
  */
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from "node:http";
 import type { InspectionEvent } from "xstate";
 import type { ConnectionEvent, ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
-import type { AppStats } from "../app/stats.js";
 import type { Dependencies } from "../dependencies/provide.js";
-import { type DependencyEvents, DependencyScope } from "../dependencies/scope.js";
-import type { HandlerActor, HandlerLogic, HandlerParent } from "../handlers/actor.js";
+import type { DependencyEvents, DependencyScope } from "../dependencies/scope.js";
+import type { HandlerRun, HandlerLogic, HandlerParent } from "./handler.js";
 import type { AcceptOptions, DeflateOptions, DenialResponse, TransportConnection, TransportListener } from "../transport/transport.js";
-import { assertCloseFrame, isValidCloseCode, truncateReason } from "./close-codes.js";
-import { SocketClosedError, SocketStateError, WebSocketDisconnect, statusOf } from "./errors.js";
+import { assertCloseFrame, CloseCode } from "../wire/close-codes.js";
+import { SocketClosedError, SocketStateError, WebSocketDisconnect } from "../wire/errors.js";
+import { type Admitted, admit, closeCodeOf, refusalOf } from "./admission.js";
+import { type AppStats, countFault, countHandlerFinished, countHandlerStarted, countIn, countDiscarded, countDropped } from "./counting.js";
+import { openMailbox, PAUSED_BY_QUEUE, pauseFor, resumeAll, resumeFor } from "./inbound.js";
+import { type BackpressurePolicy, type OutboundHost, SendWaits, writeFrame } from "./outbound.js";
 import { type Lifecycle, type LifecycleEffects, startLifecycle } from "./lifecycle.js";
 import { LivenessRecord, type Watched } from "../limits/liveness.js";
-import { FRAME_COST } from "../limits/budget.js";
 import { type MessageRate, TokenBucket } from "../limits/token-bucket.js";
 import type { Logger } from "./logger.js";
 import type { Interleaving } from "./interleaving.js";
 import type { ObserverHub } from "./observer.js";
-import { type InboundMessage, Mailbox, type ReceiveOptions } from "./mailbox.js";
-import { type AcceptInit, type ClientAddress, handledRejection, type RejectInit, Socket, type SocketRuntime, type AnySocket } from "./socket.js";
+import type { InboundMessage } from "./inbound-queue.js";
+import type { Mailbox, ReceiveOptions } from "./mailbox.js";
+import { type AcceptInit, type ClientAddress, handledRejection, type RejectInit, type SocketRuntime, type AnySocket } from "./socket.js";
 
 /** Settings shared by every connection of one route; built once per route. */
-export type BackpressurePolicy = "wait" | "drop" | "close";
-
 export interface ConnectionSettings {
   readonly routePath: string;
   readonly logic: HandlerLogic;
@@ -66,14 +70,7 @@ export interface ConnectionSettings {
 const RESOLVED = Promise.resolve();
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_DEPENDENCIES: Readonly<Record<string, unknown>> = Object.freeze({});
-
-/** The close code an error names (`closeCode`, valid on the wire), e.g. `WebSocketError` or `MessageError`. */
-function closeCodeOf(error: unknown): { code: number; reason: string } | undefined {
-  if (typeof error !== "object" || error === null) return undefined;
-  const { closeCode, reason } = error as { closeCode?: unknown; reason?: unknown };
-  if (typeof closeCode !== "number" || !isValidCloseCode(closeCode)) return undefined;
-  return { code: closeCode, reason: typeof reason === "string" ? truncateReason(reason) : "" };
-}
+const { GOING_AWAY, POLICY_VIOLATION } = CloseCode;
 
 let nextId = 1;
 
@@ -87,10 +84,7 @@ export interface ParsedUpgrade {
   readonly subprotocols: readonly string[];
 }
 
-const PAUSED_BY_QUEUE = 1;
-const PAUSED_BY_OUTBOUND = 2;
-
-export class Connection implements TransportListener, SocketRuntime, HandlerParent, LifecycleEffects, Watched {
+export class Connection implements TransportListener, SocketRuntime, HandlerParent, LifecycleEffects, Watched, Admitted, OutboundHost {
   readonly id = nextId++;
   readonly startedAt = Date.now();
   readonly liveness = new LivenessRecord();
@@ -99,13 +93,11 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   lifecycle: ConnectionState = "connecting";
   messagesIn = 0;
   messagesOut = 0;
-  messagesDropped = 0;
-  messagesDiscarded = 0;
   dependencies: Readonly<Record<string, unknown>> = NO_DEPENDENCIES;
   readonly #transport: TransportConnection;
   readonly #request: ParsedUpgrade;
   readonly #actor: Lifecycle;
-  #handler: HandlerActor | undefined;
+  #handler: HandlerRun | undefined;
   #acceptOptions: AcceptOptions | undefined;
   #denial: DenialResponse | undefined;
   #mailbox: Mailbox | undefined;
@@ -119,12 +111,10 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #handlerRunning = false;
   #released = false;
   #bucket: TokenBucket | undefined;
-  /** Why we stopped reading from the peer: the handler is behind (`PAUSED_BY_QUEUE`), or its own sends wait (`PAUSED_BY_OUTBOUND`). */
+  /** Why we stopped reading from the peer (`inbound.ts`): the handler is behind, or its own sends wait. */
   #pausedBy = 0;
-  /** Resolvers of `"wait"` sends not yet written, oldest first; created on the first wait. */
-  #waiters: (() => void)[] | undefined;
-  /** When the oldest waiting send last saw progress (see `Watched.waitingSince`); 0 when none waits. */
-  waitingSince = 0;
+  /** `"wait"` sends not yet written (`outbound.ts`); created on the first wait. */
+  #waits: SendWaits | undefined;
 
   constructor(transport: TransportConnection, settings: ConnectionSettings, params: object, request: ParsedUpgrade) {
     this.#transport = transport;
@@ -143,103 +133,49 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
         startedAt: this.startedAt,
       });
     }
-    if (settings.guards === undefined && settings.dependencies === undefined) this.#startHandler();
-    else this.#admit().catch((error: unknown) => this.#admissionFailed(error));
-  }
-
-  /** Before the handler: guards, then dependencies. A refusal answers the handshake. */
-  async #admit(): Promise<void> {
-    const { guards, dependencies } = this.settings;
-    if (guards !== undefined) {
-      try {
-        await guards(this.socket);
-      } catch (error) {
-        if (this.lifecycle === "connecting") this.#refuse(error, "guard failed");
-        return;
-      }
-      // A guard may have answered the handshake itself, or the client left meanwhile.
-      if (this.lifecycle !== "connecting") return;
-    }
-    if (dependencies === undefined) this.#startHandler();
-    else this.#resolveDependencies(dependencies);
+    if (settings.guards === undefined && settings.dependencies === undefined) this.startHandler();
+    else admit(this).catch((error: unknown) => this.#admissionFailed(error));
   }
 
   /** A fault of the runtime itself while admitting: fail this connection, never the process. */
   #admissionFailed(error: unknown): void {
-    if (this.lifecycle === "connecting") this.#refuse(error, "admitting the connection failed");
+    if (this.lifecycle === "connecting") this.refuse(error, "admitting the connection failed");
     else this.#reportFault(error, "admitting the connection failed");
   }
 
-  #resolveDependencies(dependencies: Dependencies): void {
-    const socket = this.socket;
-    const { dependencyEvents, observers } = this.settings;
-    const scope = new DependencyScope(
-      dependencies,
-      { params: socket.params as Record<string, string | undefined>, query: socket.query as Readonly<Record<string, string>>, headers: socket.headers, cookies: socket.cookies, client: this.client, socket },
-      {
-        acquired: (name) => {
-          dependencyEvents.acquired(name);
-          if (observers.active) observers.dependencyAcquired(this.id, name);
-        },
-        released: (name, error) => {
-          dependencyEvents.released(name, error);
-          if (observers.active) observers.dependencyReleased(this.id, name, error);
-        },
-      },
-      this.settings.interleaving,
-    );
+  adoptScope(scope: DependencyScope): void {
     this.#scope = scope;
-    scope.resolveAll().then(
-      (resolved) => {
-        this.dependencies = resolved;
-        // The client may have left while providers ran; the scope is released at close.
-        if (this.lifecycle === "connecting") this.#startHandler();
-      },
-      (error: unknown) => {
-        if (this.lifecycle === "connecting") this.#refuse(error, "dependency provider failed");
-      },
-    );
   }
 
-  #startHandler(): void {
+  startHandler(): void {
     this.#handlerRunning = true;
-    this.settings.stats.handlersStarted++;
-    if (this.settings.observers.active) this.settings.observers.handlerStarted(this.id);
+    countHandlerStarted(this);
     const handler = this.settings.logic.start(this);
     this.#handler = handler;
     // The handler may have closed the connection before its first await.
     if (this.#disconnect !== undefined) handler.disconnect(this.#disconnect.code, this.#disconnect.reason);
   }
 
-  /**
-   * Answer an error raised before accept: the close code or HTTP status it names, else it is a
-   * fault of the app's code (handler, guard or provider): logged, and answered 500 by the machine.
-   */
-  #refuse(error: unknown, what: string): void {
-    const close = closeCodeOf(error);
-    if (close !== undefined) {
-      this.#dispatch({ type: "close", code: close.code, reason: close.reason });
-      return;
+  /** Answer an error raised before accept: as `admission.ts: refusalOf` reads it. */
+  refuse(error: unknown, what: string): void {
+    const refusal = refusalOf(error);
+    switch (refusal.kind) {
+      case "close":
+        this.#dispatch({ type: "close", code: refusal.code, reason: refusal.reason });
+        return;
+      case "deny":
+        this.#denial = refusal.denial;
+        this.#dispatch({ type: "reject", status: refusal.denial.status });
+        return;
+      case "fault":
+        // A fault, not a decision: the machine answers it (500).
+        this.#reportFault(error, what);
+        this.#dispatch({ type: "handlerError" });
     }
-    const status = statusOf(error);
-    if (status === undefined) {
-      // A fault, not a decision: the machine answers it (500).
-      this.#reportFault(error, what);
-      this.#dispatch({ type: "handlerError" });
-      return;
-    }
-    const { headers, body } = error as { headers?: unknown; body?: unknown };
-    this.#denial = {
-      status,
-      headers: typeof headers === "object" && headers !== null ? (headers as Record<string, string>) : NO_HEADERS,
-      body: typeof body === "string" && body !== "" ? body : (STATUS_CODES[status] ?? ""),
-    };
-    this.#dispatch({ type: "reject", status });
   }
 
   #reportFault(error: unknown, what: string): void {
-    this.settings.stats.errors++;
-    if (this.settings.observers.active) this.settings.observers.handlerError(this.id, error);
+    countFault(this, error);
     this.settings.logger.error(
       { err: error, route: this.settings.routePath, connection: this.id, lifecycle: this.lifecycle },
       what,
@@ -269,14 +205,13 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.lifecycle !== "open") return;
-    this.messagesIn++;
-    if (this.settings.observers.active) this.settings.observers.messageIn(this.id, data.length, isBinary, data);
+    countIn(this, data, isBinary);
     const rate = this.settings.messageRate;
     if (rate !== undefined) {
       const now = Date.now();
       this.#bucket ??= new TokenBucket(rate, now);
       if (!this.#bucket.take(now)) {
-        this.#dispatch({ type: "close", code: 1008, reason: "Message rate exceeded" });
+        this.#dispatch({ type: "close", code: POLICY_VIOLATION, reason: "Message rate exceeded" });
         return;
       }
     }
@@ -319,17 +254,12 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
    * senders go on (a room's publisher is not held by one silent member) and it is closed.
    */
   sendTimedOut(): void {
-    this.#releaseWaiters();
-    this.#dispatch({ type: "close", code: 1008, reason: "Slow consumer" });
+    this.#waits?.releaseAll();
+    this.closeSlowConsumer();
   }
 
-  #releaseWaiters(): void {
-    const waiters = this.#waiters;
-    this.waitingSince = 0;
-    if (waiters === undefined || waiters.length === 0) return;
-    this.#waiters = [];
-    this.#resumeFor(PAUSED_BY_OUTBOUND);
-    for (const resolve of waiters) resolve();
+  get waitingSince(): number {
+    return this.#waits === undefined ? 0 : this.#waits.since;
   }
 
   handshakeTimedOut(): void {
@@ -341,7 +271,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   }
 
   idleTimedOut(): void {
-    this.#dispatch({ type: "close", code: 1001, reason: "Idle timeout" });
+    this.#dispatch({ type: "close", code: GOING_AWAY, reason: "Idle timeout" });
   }
 
   // ---- handler → connection -----------------------------------------------------------------
@@ -365,8 +295,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   finished(): void {
     if (!this.#handlerRunning) return;
     this.#handlerRunning = false;
-    this.settings.stats.handlersFinished++;
-    if (this.settings.observers.active) this.settings.observers.handlerFinished(this.id);
+    countHandlerFinished(this);
     this.#dispatch({ type: "handlerDone" });
     if (this.lifecycle === "closed") this.#releaseDependencies();
   }
@@ -378,7 +307,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
       return;
     }
     if (this.lifecycle === "connecting") {
-      this.#refuse(error, "WebSocket handler failed");
+      this.refuse(error, "WebSocket handler failed");
       return;
     }
     const close = closeCodeOf(error);
@@ -396,11 +325,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   }
 
   #inbox(): Mailbox {
-    if (this.#mailbox === undefined) {
-      this.#mailbox = new Mailbox(this, this.settings.inboundHighWater, this.settings.inboundHighWaterBytes);
-      if (this.#disconnect !== undefined) this.#mailbox.end(this.#disconnect.code, this.#disconnect.reason);
-    }
-    return this.#mailbox;
+    return (this.#mailbox ??= openMailbox(this, this.#disconnect));
   }
 
   // ---- socket → connection ------------------------------------------------------------------
@@ -493,121 +418,46 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
       }
       return handledRejection(new SocketClosedError(this.lifecycle, operation));
     }
-    return this.#write(data, isBinary) ?? RESOLVED;
+    return writeFrame(this, this.#transport, data, isBinary) ?? RESOLVED;
   }
 
   reply(data: string | Uint8Array, isBinary: boolean): Promise<void> | undefined {
     if (this.lifecycle !== "open") {
-      this.#dropped(data);
+      countDropped(this, data);
       return undefined;
     }
-    return this.#write(data, isBinary);
+    return writeFrame(this, this.#transport, data, isBinary);
   }
 
-  /**
-   * Write one frame; past the outbound high-water mark, apply the backpressure policy. What
-   * counts is bytes plus a fixed cost per queued frame, so that a flood of empty replies is
-   * bounded as well as a flood of large ones.
-   */
-  #write(data: string | Uint8Array, isBinary: boolean): Promise<void> | undefined {
-    const transport = this.#transport;
-    if (transport.bufferedAmount + transport.queuedFrames * FRAME_COST < this.settings.outboundHighWater) {
-      this.#sent(data, isBinary);
-      transport.send(data, isBinary);
-      return undefined;
-    }
-    switch (this.settings.backpressure) {
-      case "wait":
-        this.#sent(data, isBinary);
-        return new Promise((resolve) => {
-          if (this.settings.observers.active) resolve = this.#timedWait(resolve); // metrics: backpressure wait
-          const waiters = (this.#waiters ??= []);
-          if (waiters.length === 0) {
-            this.waitingSince = Date.now();
-            // A client we are waiting on is not read either until it reads: what it sends
-            // meanwhile (messages, pings) stays in its own buffers, not ours.
-            this.#pauseFor(PAUSED_BY_OUTBOUND);
-          }
-          waiters.push(resolve);
-          transport.send(data, isBinary, () => this.#written(resolve));
-        });
-      case "drop":
-        this.#dropped(data);
-        return undefined;
-      case "close":
-        this.#dropped(data);
-        this.#dispatch({ type: "close", code: 1008, reason: "Slow consumer" });
-        return undefined;
-    }
+  // ---- outbound.ts and inbound.ts → connection ---------------------------------------------
+
+  sendWaits(): SendWaits {
+    return (this.#waits ??= new SendWaits(this));
   }
 
-  /** `resolve`, first telling observers how long the send waited (once: it may be called again after close). */
-  #timedWait(resolve: () => void): () => void {
-    const since = performance.now();
-    let told = false;
-    return () => {
-      if (!told && this.settings.observers.active) this.settings.observers.sendWaited(this.id, performance.now() - since);
-      told = true;
-      resolve();
-    };
+  closeSlowConsumer(): void {
+    this.#dispatch({ type: "close", code: POLICY_VIOLATION, reason: "Slow consumer" });
   }
 
-  /** A waited-for frame was written (or failed with the connection): progress, the deadline restarts. */
-  #written(resolve: () => void): void {
-    const waiters = this.#waiters;
-    const index = waiters === undefined ? -1 : waiters.indexOf(resolve);
-    if (index >= 0) {
-      waiters!.splice(index, 1);
-      this.waitingSince = waiters!.length === 0 ? 0 : Date.now();
-      if (waiters!.length === 0) this.#resumeFor(PAUSED_BY_OUTBOUND);
-    }
-    resolve();
+  pauseReading(reason: number): void {
+    this.#pausedBy = pauseFor(this.#transport, this.#pausedBy, reason);
   }
 
-  #sent(data: string | Uint8Array, isBinary: boolean): void {
-    this.messagesOut++;
-    const observers = this.settings.observers;
-    if (observers.active) observers.messageOut(this.id, typeof data === "string" ? Buffer.byteLength(data) : data.byteLength, isBinary, data);
+  resumeReading(reason: number): void {
+    this.#pausedBy = resumeFor(this.#transport, this.#pausedBy, reason);
   }
 
-  #dropped(data: string | Uint8Array): void {
-    this.messagesDropped++;
-    this.settings.stats.messagesDropped++;
-    const observers = this.settings.observers;
-    if (observers.active) observers.messageDropped(this.id, typeof data === "string" ? Buffer.byteLength(data) : data.byteLength);
-  }
-
-  pauseInbound(): void {
-    this.#pauseFor(PAUSED_BY_QUEUE);
-  }
-
-  resumeInbound(): void {
-    this.#resumeFor(PAUSED_BY_QUEUE);
-  }
-
-  #pauseFor(reason: number): void {
-    if (this.#pausedBy === 0) this.#transport.pause();
-    this.#pausedBy |= reason;
-  }
-
-  #resumeFor(reason: number): void {
-    if ((this.#pausedBy & reason) === 0) return;
-    this.#pausedBy &= ~reason;
-    if (this.#pausedBy === 0) this.#transport.resume();
-  }
-
-  /** The mailbox's flow control (`socket.receive()`): the same as the pipeline's. */
+  /** The inbound queue's flow control (the mailbox's and the pipeline's): the handler is behind. */
   pause(): void {
-    this.pauseInbound();
+    this.pauseReading(PAUSED_BY_QUEUE);
   }
 
   resume(): void {
-    this.resumeInbound();
+    this.resumeReading(PAUSED_BY_QUEUE);
   }
 
   discarded(): void {
-    this.messagesDiscarded++;
-    this.settings.stats.messagesDiscarded++;
+    countDiscarded(this);
   }
 
   take(operation: string, bound?: ReceiveOptions): Promise<InboundMessage> {
@@ -649,10 +499,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   sendCloseFrame(code: number, reason: string): void {
     this.#transport.close(code, reason);
     // Read again, whatever paused us: the peer's answering close frame must reach us.
-    if (this.#pausedBy !== 0) {
-      this.#pausedBy = 0;
-      this.#transport.resume();
-    }
+    this.#pausedBy = resumeAll(this.#transport, this.#pausedBy);
   }
 
   armCloseTimeout(): void {
@@ -673,7 +520,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
 
   releaseResources(outcome: ConnectionOutcome): void {
     this.#outcome = outcome;
-    this.#releaseWaiters();
+    this.#waits?.releaseAll();
     this.settings.stats.closed++;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.lifecycle = "closed";

@@ -1,16 +1,11 @@
 /**
- * The inbound queue behind `socket.receive()`: messages in wire order, then the disconnect.
- * Bounded: past `highWater` queued messages or `highWaterBytes` queued bytes the transport is
- * paused, and it resumes once the handler has caught up to half of both, so a fast client
- * cannot grow server memory.
+ * The pull face of the inbound queue (`inbound-queue.ts`): what `socket.receive()` takes,
+ * messages in wire order, then the disconnect. A receive can wait, with a deadline or a signal.
  */
-import { ReceiveTimeoutError, WebSocketDisconnect } from "./errors.js";
-import type { ObserverHub } from "./observer.js";
+import { ReceiveTimeoutError, WebSocketDisconnect } from "../wire/errors.js";
+import { type InboundMessage, InboundQueue } from "./inbound-queue.js";
 
-export interface InboundMessage {
-  readonly data: Buffer;
-  readonly isBinary: boolean;
-}
+export type { FlowControl, InboundBound, InboundMessage } from "./inbound-queue.js";
 
 /** A bound on one receive: it gives up after `timeoutMs`, or when `signal` aborts. */
 export interface ReceiveOptions {
@@ -18,22 +13,6 @@ export interface ReceiveOptions {
   readonly timeoutMs?: number;
   /** Give up when this aborts, rejecting with the signal's reason (an `AbortError` by default). */
   readonly signal?: AbortSignal;
-}
-
-export interface FlowControl {
-  pause(): void;
-  resume(): void;
-  /**
-   * The connection's id and the app's observers, told when each message is taken (the
-   * low-level kind's message-handling latency: arrival → the `receive()` that takes it).
-   */
-  readonly id?: number;
-  readonly observers?: ObserverHub;
-}
-
-/** A queued message; `arrivedAt` is `performance.now()` at arrival when observed, else 0. */
-interface Queued extends InboundMessage {
-  readonly arrivedAt: number;
 }
 
 /**
@@ -57,47 +36,23 @@ function abortReason(signal: AbortSignal): Error {
 
 const asMessage = (data: Buffer, isBinary: boolean): InboundMessage => ({ data, isBinary });
 
-export class Mailbox {
-  readonly #queue: Queued[] = [];
-  #head = 0;
+export class Mailbox extends InboundQueue {
   #waiter: Waiter | undefined;
   /** How the peer left; the error itself is built only if a receive must reject with it (a stack trace costs ~25 µs). */
   #ended: { readonly code: number; readonly reason: string; error?: WebSocketDisconnect } | undefined;
-  #paused = false;
-  #bytes = 0;
-  readonly #flow: FlowControl;
-  readonly #observers: ObserverHub | undefined;
-  readonly #highWater: number;
-  readonly #highWaterBytes: number;
-
-  constructor(flow: FlowControl, highWater: number, highWaterBytes = Infinity) {
-    this.#flow = flow;
-    this.#observers = flow.observers;
-    this.#highWater = highWater;
-    this.#highWaterBytes = highWaterBytes;
-  }
-
-  get size(): number {
-    return this.#queue.length - this.#head;
-  }
 
   push(data: Buffer, isBinary: boolean): void {
     if (this.#ended !== undefined) return;
     const waiter = this.#waiter;
-    const observers = this.#observers;
     if (waiter !== undefined) {
       this.#waiter = undefined;
       // Taken the moment it arrived.
-      if (observers?.active === true) observers.messageHandled(this.#flow.id ?? 0, 0);
+      const observers = this.flow.observers;
+      if (observers?.active === true) observers.messageHandled(this.flow.id ?? 0, 0);
       waiter.resolve(waiter.map(data, isBinary));
       return;
     }
-    this.#queue.push({ data, isBinary, arrivedAt: observers?.active === true ? performance.now() : 0 });
-    this.#bytes += data.length;
-    if (!this.#paused && (this.size >= this.#highWater || this.#bytes >= this.#highWaterBytes)) {
-      this.#paused = true;
-      this.#flow.pause();
-    }
+    this.enqueue(data, isBinary, this.arrival());
   }
 
   /** The next message; rejects with `WebSocketDisconnect` once the queue is drained and the peer gone. */
@@ -112,7 +67,8 @@ export class Mailbox {
   takeAs<T, E>(map: (data: Buffer, isBinary: boolean) => T, ended: E | typeof NO_END, bound?: ReceiveOptions): Promise<T | E> {
     if (bound?.signal?.aborted === true) return Promise.reject(abortReason(bound.signal));
     if (this.size > 0) {
-      const message = this.#shift();
+      const message = this.dequeue();
+      if (message.arrivedAt !== 0) this.handled(message.arrivedAt);
       return Promise.resolve(map(message.data, message.isBinary));
     }
     if (this.#ended !== undefined) return ended === NO_END ? Promise.reject(this.#disconnect()) : Promise.resolve(ended);
@@ -182,25 +138,5 @@ export class Mailbox {
   #disconnect(): WebSocketDisconnect {
     const ended = this.#ended!;
     return (ended.error ??= new WebSocketDisconnect(ended.code, ended.reason));
-  }
-
-  #shift(): InboundMessage {
-    const message = this.#queue[this.#head]!;
-    this.#queue[this.#head] = undefined as unknown as Queued;
-    if (message.arrivedAt !== 0) {
-      const observers = this.#observers;
-      if (observers?.active === true) observers.messageHandled(this.#flow.id ?? 0, performance.now() - message.arrivedAt);
-    }
-    this.#head++;
-    this.#bytes -= message.data.length;
-    if (this.#head === this.#queue.length) {
-      this.#queue.length = 0;
-      this.#head = 0;
-    }
-    if (this.#paused && this.size <= this.#highWater >> 1 && this.#bytes <= this.#highWaterBytes / 2) {
-      this.#paused = false;
-      this.#flow.resume();
-    }
-    return message;
   }
 }

@@ -10,14 +10,14 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
-import { decodeMsgpack, encodeMsgpack } from "../codec/msgpack.js";
+import { createDecoder, type Decoded, type Decoder, jsonText } from "../codec/message-codec.js";
+import { encodeMsgpack } from "../codec/msgpack.js";
 import { isEffectSchema } from "../codec/effect.js";
-import { type MessageSchema, type SchemaOutput, validate } from "../codec/schema.js";
-import { truncateReason } from "./close-codes.js";
-import { MessageError, WebSocketDisconnect } from "./errors.js";
+import type { MessageSchema, SchemaOutput } from "../codec/schema.js";
+import { MessageError, WebSocketDisconnect } from "../wire/errors.js";
 import { caseInsensitiveHeaders, headerValue } from "./headers.js";
 import type { InboundMessage, ReceiveOptions } from "./mailbox.js";
-import { queryRecord } from "./query.js";
+import { queryOf } from "./query.js";
 
 /** The server's answer to a handshake it accepts. */
 export interface AcceptInit {
@@ -66,6 +66,7 @@ export interface SocketRuntime {
 export type Message = string | Buffer;
 
 const HANDLED = (): void => {};
+const NOTHING = (): void => {};
 const DONE: IteratorResult<Message> = Object.freeze({ value: undefined, done: true });
 const toIteratorResult = (data: Buffer, isBinary: boolean): IteratorResult<Message> => ({
   value: isBinary ? data : data.toString("utf8"),
@@ -77,6 +78,32 @@ export function handledRejection<T>(error: unknown): Promise<T> {
   const promise = Promise.reject(error as Error);
   promise.catch(HANDLED);
   return promise;
+}
+
+/**
+ * `receiveJson` / `receiveMsgpack` decode with the codec's decoders, as listeners do (one meaning
+ * of "json": either frame kind here, UTF-8 JSON, 1007 when it does not parse or validate). One
+ * decoder per schema, built on its first use.
+ */
+const ANY_JSON = createDecoder("json", undefined);
+const MSGPACK = createDecoder("msgpack", "binary");
+const jsonDecoders = new WeakMap<MessageSchema, Decoder>();
+const msgpackDecoders = new WeakMap<MessageSchema, Decoder>();
+
+function decoderFor(cache: WeakMap<MessageSchema, Decoder>, schema: MessageSchema, make: () => Decoder): Decoder {
+  let decoder = cache.get(schema);
+  if (decoder === undefined) cache.set(schema, (decoder = make()));
+  return decoder;
+}
+
+function decodedValue(decoded: Decoded<unknown>): unknown {
+  if (!decoded.ok) throw new MessageError(decoded.code, decoded.problem);
+  return decoded.value;
+}
+
+async function decode(decoder: Decoder, message: InboundMessage): Promise<unknown> {
+  const decoded = decoder(message.data, message.isBinary);
+  return decodedValue(decoded instanceof Promise ? await decoded : decoded);
 }
 
 /** A schema (effect or Standard Schema) rather than `{ timeoutMs, signal }`. */
@@ -145,10 +172,7 @@ export class Socket<
    * On a route with a `query` schema: the decoded value, typed from the schema.
    */
   get query(): Query {
-    if (this.#query === undefined) {
-      this.#query = queryRecord(this.url.searchParams);
-    }
-    return this.#query as Query;
+    return (this.#query ??= queryOf(this.#runtime.requestUrl)) as Query;
   }
 
   /** Replace the query with its decoded form; only the route's `query` schema guard calls it, before the handler runs. */
@@ -228,10 +252,13 @@ export class Socket<
    * Close with `code` (default 1000) and `reason` (at most 123 bytes of UTF-8). Before accept
    * this completes the handshake and then closes, so the client sees the code. Closing twice is
    * harmless. Throws `RangeError` for a code that cannot be sent or a reason that does not fit.
+   * The close frame is sent at once; the promise resolves once the connection is closed — the
+   * peer answered, or the close timeout gave up on it (`socket.closed` says how it ended).
+   * Nobody needs to await it.
    */
   close(code = 1000, reason = ""): Promise<void> {
     this.#runtime.close(code, reason);
-    return Promise.resolve();
+    return this.#runtime.closed.then(NOTHING);
   }
 
   /**
@@ -268,16 +295,7 @@ export class Socket<
   async receiveJson(first?: MessageSchema | ReceiveOptions, second?: ReceiveOptions): Promise<unknown> {
     const [schema, options] = isSchema(first) ? [first, second] : [undefined, first];
     const message = await this.#runtime.take("receiveJson", options);
-    let value: unknown;
-    try {
-      value = JSON.parse(message.data.toString("utf8"));
-    } catch {
-      throw new MessageError(1007, "invalid JSON");
-    }
-    if (schema === undefined) return value;
-    const result = await validate(schema, value);
-    if (!result.ok) throw new MessageError(1007, truncateReason(result.problem));
-    return result.value;
+    return decode(schema === undefined ? ANY_JSON : decoderFor(jsonDecoders, schema, () => createDecoder(schema, undefined)), message);
   }
 
   /**
@@ -290,13 +308,7 @@ export class Socket<
   async receiveMsgpack(first?: MessageSchema | ReceiveOptions, second?: ReceiveOptions): Promise<unknown> {
     const [schema, options] = isSchema(first) ? [first, second] : [undefined, first];
     const message = await this.#runtime.take("receiveMsgpack", options);
-    if (!message.isBinary) throw new MessageError(1003, "expected a binary message");
-    const decoded = decodeMsgpack(message.data);
-    if (!decoded.ok) throw new MessageError(1007, "invalid MessagePack");
-    if (schema === undefined) return decoded.value;
-    const result = await validate(schema, decoded.value);
-    if (!result.ok) throw new MessageError(1007, truncateReason(result.problem));
-    return result.value;
+    return decode(schema === undefined ? MSGPACK : decoderFor(msgpackDecoders, schema, () => createDecoder({ msgpack: schema }, "binary")), message);
   }
 
   /** Text messages until the peer leaves; then the loop ends quietly (Litestar's `iter_data`). A binary frame throws `MessageError` 1003. */
@@ -353,8 +365,7 @@ export class Socket<
 
   /** Send `value` as JSON in a text frame, or with `{ binary: true }` as UTF-8 in a binary frame (Starlette's `mode="binary"`). */
   sendJson(value: unknown, options?: { readonly binary?: boolean }): Promise<void> {
-    const text = JSON.stringify(value);
-    if (text === undefined) throw new TypeError(`sendJson() cannot encode ${typeof value} as JSON`);
+    const text = jsonText(value);
     if (options?.binary === true) return this.#runtime.send(Buffer.from(text, "utf8"), true, "sendJson");
     return this.#runtime.send(text, false, "sendJson");
   }

@@ -3,7 +3,7 @@
  * from a query parameter (browsers cannot set headers on a WebSocket), verified by the app, the
  * result stored in `socket.state`.
  */
-import { HandshakeDenied, WebSocketError } from "../connection/errors.js";
+import { HandshakeDenied, WebSocketError } from "../wire/errors.js";
 import type { Guard, GuardContext } from "./guard.js";
 
 export interface BearerTokenOptions<User, Key extends string = "user"> {

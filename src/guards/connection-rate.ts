@@ -2,7 +2,7 @@
  * A per-client-address limit on new connections: at most `max` handshakes per `windowMs` from
  * one address, the rest refused with 429 and `Retry-After`.
  */
-import { HandshakeDenied } from "../connection/errors.js";
+import { HandshakeDenied } from "../wire/errors.js";
 import type { Guard } from "./guard.js";
 
 export interface ConnectionRateOptions {

@@ -6,9 +6,9 @@
  * returns without either is a refusal (403): forgetting `next()` must not open a door.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { HandshakeDenied } from "../connection/errors.js";
+import { HandshakeDenied } from "../wire/errors.js";
 import type { AnySocket, ClientAddress } from "../connection/socket.js";
-import { SocketView } from "../handlers/context.js";
+import { SocketView } from "../connection/socket-view.js";
 
 export interface GuardContext {
   /** The connection's socket, not yet accepted. */

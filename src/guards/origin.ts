@@ -3,7 +3,7 @@
  * carry the user's cookies along, so a page on another site could otherwise open an
  * authenticated socket. Requests without `Origin` are not from a browser page and pass.
  */
-import { HandshakeDenied } from "../connection/errors.js";
+import { HandshakeDenied } from "../wire/errors.js";
 import type { Guard } from "./guard.js";
 
 export type OriginPolicy = readonly string[] | ((origin: string) => boolean);

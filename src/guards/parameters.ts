@@ -7,8 +7,8 @@
  *   websocket("/search", (socket) => { const { q, limit } = search.of(socket); … }, { guards: [search.guard] });
  */
 import { isMessageSchema, type MessageSchema, type SchemaOutput, validate } from "../codec/schema.js";
-import { truncateReason } from "../connection/close-codes.js";
-import { HandshakeDenied, WebSocketError } from "../connection/errors.js";
+import { truncateReason } from "../wire/close-codes.js";
+import { HandshakeDenied, WebSocketError } from "../wire/errors.js";
 import { type AnySocket, Socket } from "../connection/socket.js";
 import type { Guard } from "./guard.js";
 

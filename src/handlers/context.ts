@@ -2,8 +2,9 @@
  * What listener and stream functions receive beside their data: the socket, path params,
  * query, and the connection's dependencies by name. Built once per connection.
  */
-import type { PathParams } from "../app/path-params.js";
+import type { PathParams } from "./path-params.js";
 import type { AnySocket, Socket } from "../connection/socket.js";
+import { SocketView } from "../connection/socket-view.js";
 import type { AppDependencies, Dependencies, ResolvedDependencies } from "../dependencies/provide.js";
 
 /** `Sock` is the socket the route's layer gives it (its class, its guards' state, its query schema). */
@@ -23,20 +24,6 @@ export interface AnyContext {
   readonly params: object;
   readonly query: object;
   readonly signal: AbortSignal;
-}
-
-/** What every context shows of its socket; dependencies are assigned onto it by name, so it stays this small. */
-export class SocketView implements AnyContext {
-  constructor(readonly socket: AnySocket) {}
-  get params(): object {
-    return this.socket.params;
-  }
-  get query(): object {
-    return this.socket.query;
-  }
-  get signal(): AbortSignal {
-    return this.socket.signal;
-  }
 }
 
 /** The context for one connection; dependency names were checked against the reserved ones when the app was created. */

@@ -3,13 +3,14 @@
  * with JSON validated, not only parsed). Compiled into a handler actor whose per-message path
  * is the pipeline: decode, call, encode, send — synchronous when the function is.
  */
-import type { PathParams } from "../app/path-params.js";
+import type { PathParams } from "./path-params.js";
 import type { AnySocket, Socket } from "../connection/socket.js";
 import type { QuerySchema } from "../guards/parameters.js";
+import { type LayerOptions, pickLayer } from "./layers.js";
 import { createDecoder, createEncoder, type DataOf, type FrameMode, type ReceiveKind, type ValueEncoding } from "../codec/message-codec.js";
 import { isMessageSchema, type MessageSchema } from "../codec/schema.js";
 import type { Dependencies } from "../dependencies/provide.js";
-import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
+import type { HandlerRun, HandlerLogic, HandlerParent } from "../connection/handler.js";
 import { type AnyContext, createContext, type HandlerContext } from "./context.js";
 import { MessagePipeline, type OnInvalid, type PipelineSpec } from "./pipeline.js";
 import { closeSession, openSession, type SessionHooks } from "./session.js";
@@ -59,7 +60,7 @@ export interface ListenerBehavior {
   readonly hooks: SessionHooks<AnyContext>;
 }
 
-class ListenerActor implements HandlerActor {
+class ListenerRun implements HandlerRun {
   readonly #parent: HandlerParent;
   readonly #hooks: SessionHooks<AnyContext>;
   readonly #context: AnyContext;
@@ -107,7 +108,7 @@ class ListenerActor implements HandlerActor {
 
 /** Listener logic: one actor per connection, built from `behaviorFor(parent)`. */
 export function compileListener(behaviorFor: (parent: HandlerParent) => ListenerBehavior): HandlerLogic {
-  return { readsSocket: false, start: (parent) => new ListenerActor(parent, behaviorFor(parent)) };
+  return { readsSocket: false, start: (parent) => new ListenerRun(parent, behaviorFor(parent)) };
 }
 
 /** The per-message spec of a listener's options; built once per route. */

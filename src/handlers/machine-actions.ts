@@ -5,7 +5,7 @@
  * walker) simply emits them.
  */
 import { type ActionFunction, type EventObject, type MachineContext, emit } from "xstate";
-import { assertCloseFrame, truncateReason } from "../connection/close-codes.js";
+import { assertCloseFrame, truncateReason } from "../wire/close-codes.js";
 
 /** The emitted event type of `sendMessage`. */
 export const SEND_MESSAGE = "statewire.sendMessage";

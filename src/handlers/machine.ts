@@ -14,12 +14,13 @@ import type { IncomingHttpHeaders } from "node:http";
 import { type Actor, type AnyStateMachine, type EventObject, createActor } from "xstate";
 import type { AnySocket } from "../connection/socket.js";
 import type { QuerySchema } from "../guards/parameters.js";
-import type { PathParams } from "../app/path-params.js";
+import { type LayerOptions, pickLayer } from "./layers.js";
+import type { PathParams } from "./path-params.js";
 import { type DataOf, type Encoder, type FrameMode, type ReceiveKind } from "../codec/message-codec.js";
-import { assertCloseFrame, truncateReason } from "../connection/close-codes.js";
-import { MessageError, WebSocketError } from "../connection/errors.js";
+import { assertCloseFrame, truncateReason } from "../wire/close-codes.js";
+import { MessageError, WebSocketError } from "../wire/errors.js";
 import type { AppDependencies, Dependencies, ResolvedDependencies } from "../dependencies/provide.js";
-import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
+import type { HandlerRun, HandlerLogic, HandlerParent } from "../connection/handler.js";
 import { type AnyContext, createContext, type HandlerContext } from "./context.js";
 import { listenerSpec, type MessageCodecOptions } from "./listener.js";
 import { CLOSE_CONNECTION, type CloseConnectionEmitted, SEND_MESSAGE, type SendMessageEmitted } from "./machine-actions.js";
@@ -126,7 +127,7 @@ interface MachineBehavior {
 const hasType = (data: unknown): data is EventObject =>
   typeof data === "object" && data !== null && !Array.isArray(data) && typeof (data as { type?: unknown }).type === "string";
 
-class MachineActor implements HandlerActor {
+class MachineRun implements HandlerRun {
   readonly #parent: HandlerParent;
   readonly #behavior: MachineBehavior;
   readonly #context: AnyContext;
@@ -414,7 +415,7 @@ export function websocketMachine<
   const logic: HandlerLogic & { readonly machineRoute: MachineRouteDescription } = {
     readsSocket: false,
     machineRoute: description,
-    start: (parent) => new MachineActor(parent, behavior),
+    start: (parent) => new MachineRun(parent, behavior),
   };
   return { kind: "websocket", path, logic, options: routeLayer(options) };
 }

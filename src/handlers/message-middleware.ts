@@ -9,10 +9,10 @@
  * nothing (docs/architecture.md §5).
  */
 import type { AnySocket } from "../connection/socket.js";
-import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
+import type { HandlerLogic, HandlerParent, HandlerRun } from "../connection/handler.js";
 
 /** One inbound data frame, as message middleware sees it. */
-export interface InboundMessage {
+export interface MiddlewareMessage {
   /** The connection's socket (its `state`, `params`, `query`, …). */
   readonly socket: AnySocket;
   /** The payload as it arrived (text frames as UTF-8 bytes). */
@@ -26,9 +26,9 @@ export interface InboundMessage {
  * `(message, next) => { …; next(); … }`: call `next()` (synchronously, once) to hand the message
  * on, or return without calling it to drop the message. Throwing closes the connection with 1011.
  */
-export type MessageMiddleware = (message: InboundMessage, next: () => void) => void;
+export type MessageMiddleware = (message: MiddlewareMessage, next: () => void) => void;
 
-class Message implements InboundMessage {
+class Message implements MiddlewareMessage {
   constructor(
     readonly socket: AnySocket,
     readonly data: Buffer,
@@ -43,10 +43,10 @@ const isThenable = (value: unknown): boolean =>
   typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 
 /** A handler run with `wrappers` between the connection and its messages. */
-class MessageMiddlewareRun implements HandlerActor {
+class MessageMiddlewareRun implements HandlerRun {
   constructor(
     private readonly parent: HandlerParent,
-    private readonly inner: HandlerActor,
+    private readonly inner: HandlerRun,
     private readonly wrappers: readonly MessageMiddleware[],
   ) {}
 

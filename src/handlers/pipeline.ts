@@ -1,12 +1,13 @@
 /**
  * One message at a time, in order: decode, call the function, encode and send its result.
  * Synchronous all the way when the function is (no promise per message); when a step awaits,
- * later frames queue, and past the inbound high-water mark the transport stops reading.
+ * later frames queue in the inbound queue it extends (`connection/inbound-queue.ts`: the push
+ * face; the pull face is the mailbox), which stops the transport past the high-water mark.
  */
 import type { Decoded, Decoder, Encoder, InvalidMessage } from "../codec/message-codec.js";
-import { MessageError } from "../connection/errors.js";
-import type { ObserverHub } from "../connection/observer.js";
-import type { HandlerParent } from "./actor.js";
+import { MessageError } from "../wire/errors.js";
+import type { HandlerParent } from "../connection/handler.js";
+import { InboundQueue } from "../connection/inbound-queue.js";
 
 /** What to do with a message that does not decode: close (1003 / 1007), reply with an error frame, or decide. */
 export type OnInvalid<Context> = "close" | "reply" | ((invalid: InvalidMessage, context: Context) => unknown);
@@ -33,34 +34,20 @@ export function keepOpen(reply?: unknown): KeepOpen {
   return new KeepOpen(reply);
 }
 
-interface Frame {
-  readonly data: Buffer;
-  readonly isBinary: boolean;
-  /** `performance.now()` at arrival when observed (the message-handling latency), else 0. */
-  readonly arrivedAt: number;
-}
-
-export class MessagePipeline<Context> {
-  readonly #parent: HandlerParent;
+export class MessagePipeline<Context> extends InboundQueue<HandlerParent> {
   readonly #spec: PipelineSpec<Context>;
   readonly #context: Context;
-  readonly #observers: ObserverHub;
-  readonly #queue: Frame[] = [];
   #busy = false;
   /** Until `release()`: messages queue and nothing runs. */
   #held = true;
-  #paused = false;
-  /** Bytes of the messages in `#queue`: what a client sending large messages makes us hold. */
-  #queuedBytes = 0;
   #failed = false;
   #onIdle: (() => void) | undefined;
 
   /** Starts held: nothing runs until `release()` (after accept and `onAccept`). */
   constructor(parent: HandlerParent, spec: PipelineSpec<Context>, context: Context) {
-    this.#parent = parent;
+    super(parent);
     this.#spec = spec;
     this.#context = context;
-    this.#observers = parent.observers;
   }
 
   get failed(): boolean {
@@ -70,17 +57,9 @@ export class MessagePipeline<Context> {
   push(data: Buffer, isBinary: boolean): void {
     if (this.#failed) return;
     // Observed only: no clock read per message when nothing watches (docs/architecture.md §5).
-    const arrivedAt = this.#observers.active ? performance.now() : 0;
-    if (this.#held || this.#busy || this.#queue.length > 0) {
-      this.#queue.push({ data, isBinary, arrivedAt });
-      this.#queuedBytes += data.length;
-      if (
-        !this.#paused &&
-        (this.#queue.length >= this.#parent.inboundHighWater || this.#queuedBytes >= this.#parent.inboundHighWaterBytes)
-      ) {
-        this.#paused = true;
-        this.#parent.pauseInbound();
-      }
+    const arrivedAt = this.arrival();
+    if (this.#held || this.#busy || this.size > 0) {
+      this.enqueue(data, isBinary, arrivedAt);
       return;
     }
     this.#run(data, isBinary, arrivedAt);
@@ -97,58 +76,45 @@ export class MessagePipeline<Context> {
    * never released will never run what it queued: it is idle.
    */
   whenIdle(callback: () => void): void {
-    if (this.#held || (!this.#busy && (this.#queue.length === 0 || this.#failed))) callback();
+    if (this.#held || (!this.#busy && (this.size === 0 || this.#failed))) callback();
     else this.#onIdle = callback;
   }
 
+  /** `arrivedAt`: see `InboundMessage`; the message counts as handled once its result settled and its reply was written. */
   #run(data: Buffer, isBinary: boolean, arrivedAt: number): void {
     let pending: Promise<void> | undefined;
     try {
       pending = this.#step(data, isBinary);
     } catch (error) {
-      if (arrivedAt !== 0) this.#handled(arrivedAt);
+      if (arrivedAt !== 0) this.handled(arrivedAt);
       this.#fail(error);
       return;
     }
     if (pending === undefined) {
-      if (arrivedAt !== 0) this.#handled(arrivedAt);
+      if (arrivedAt !== 0) this.handled(arrivedAt);
       return;
     }
     this.#busy = true;
     pending.then(
       () => {
-        if (arrivedAt !== 0) this.#handled(arrivedAt);
+        if (arrivedAt !== 0) this.handled(arrivedAt);
         this.#busy = false;
         this.#drain();
       },
       (error: unknown) => {
-        if (arrivedAt !== 0) this.#handled(arrivedAt);
+        if (arrivedAt !== 0) this.handled(arrivedAt);
         this.#busy = false;
         this.#fail(error);
       },
     );
   }
 
-  /** The handler is done with a message that arrived at `arrivedAt` (its result settled, its reply written). */
-  #handled(arrivedAt: number): void {
-    if (this.#observers.active) this.#observers.messageHandled(this.#parent.id, performance.now() - arrivedAt);
-  }
-
   #drain(): void {
-    while (!this.#busy && !this.#failed && this.#queue.length > 0) {
-      const frame = this.#queue.shift()!;
-      this.#queuedBytes -= frame.data.length;
-      if (
-        this.#paused &&
-        this.#queue.length <= this.#parent.inboundHighWater >> 1 &&
-        this.#queuedBytes <= this.#parent.inboundHighWaterBytes / 2
-      ) {
-        this.#paused = false;
-        this.#parent.resumeInbound();
-      }
+    while (!this.#busy && !this.#failed && this.size > 0) {
+      const frame = this.dequeue();
       this.#run(frame.data, frame.isBinary, frame.arrivedAt);
     }
-    if (!this.#busy && (this.#queue.length === 0 || this.#failed)) {
+    if (!this.#busy && (this.size === 0 || this.#failed)) {
       const onIdle = this.#onIdle;
       this.#onIdle = undefined;
       onIdle?.();
@@ -168,14 +134,14 @@ export class MessagePipeline<Context> {
 
   /** An async handler's reply: through the interleaving gate when a test set one. */
   #sendLater(value: unknown): Promise<void> | undefined {
-    const gate = this.#parent.interleave("handler:reply");
+    const gate = this.flow.interleave("handler:reply");
     return gate === undefined ? this.#send(value) : gate.then(() => this.#send(value));
   }
 
   #send(value: unknown): Promise<void> | undefined {
     const frame = this.#spec.encode(value);
-    if (frame instanceof Promise) return frame.then((ready) => (ready === undefined ? undefined : this.#parent.reply(ready.data, ready.isBinary)));
-    return frame === undefined ? undefined : this.#parent.reply(frame.data, frame.isBinary);
+    if (frame instanceof Promise) return frame.then((ready) => (ready === undefined ? undefined : this.flow.reply(ready.data, ready.isBinary)));
+    return frame === undefined ? undefined : this.flow.reply(frame.data, frame.isBinary);
   }
 
   #invalid(invalid: InvalidMessage): Promise<void> | undefined {
@@ -197,7 +163,7 @@ export class MessagePipeline<Context> {
       handled = this.#spec.onError(error, this.#context);
     } catch (hookError) {
       // Both are faults: the hook's, and the handler's own error it was called with.
-      this.#parent.fail(hookError);
+      this.flow.fail(hookError);
       return this.#close(error);
     }
     if (!(handled instanceof Promise)) return this.#afterOnError(error, handled);
@@ -210,7 +176,7 @@ export class MessagePipeline<Context> {
       },
       (hookError: unknown) => {
         this.#busy = false;
-        this.#parent.fail(hookError);
+        this.flow.fail(hookError);
         this.#close(error);
       },
     );
@@ -240,13 +206,8 @@ export class MessagePipeline<Context> {
 
   #close(error: unknown): void {
     this.#failed = true;
-    this.#queue.length = 0;
-    this.#queuedBytes = 0;
-    if (this.#paused) {
-      this.#paused = false;
-      this.#parent.resumeInbound();
-    }
-    this.#parent.fail(error);
+    this.clear();
+    this.flow.fail(error);
     const onIdle = this.#onIdle;
     this.#onIdle = undefined;
     onIdle?.();

@@ -4,8 +4,8 @@
  * socket its handlers see is computed (docs/architecture.md §1, "the socket type"), so handlers
  * need no casts.
  */
-import { type LayerOptions, pickLayer } from "../app/layers.js";
-import type { PathParams } from "../app/path-params.js";
+import { type LayerOptions, pickLayer } from "./layers.js";
+import type { PathParams } from "./path-params.js";
 import type { BaseState, SocketClass, SocketOf } from "../connection/socket-class.js";
 import type { AnySocket } from "../connection/socket.js";
 import type { Guard, GuardedState } from "../guards/guard.js";

@@ -4,7 +4,7 @@
  */
 import type { ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
 import type { AcceptInit } from "../connection/socket.js";
-import type { HandlerParent } from "./actor.js";
+import type { HandlerParent } from "../connection/handler.js";
 import type { AnyContext } from "./context.js";
 
 export interface SessionHooks<Context> {

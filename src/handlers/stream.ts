@@ -9,11 +9,12 @@ import type { Stream } from "effect";
 import { isEffectStream, loadEffect } from "../codec/effect.js";
 import type { AnySocket } from "../connection/socket.js";
 import type { QuerySchema } from "../guards/parameters.js";
-import { assertCloseFrame } from "../connection/close-codes.js";
+import { type LayerOptions, pickLayer } from "./layers.js";
+import { assertCloseFrame } from "../wire/close-codes.js";
 import { createEncoder, type DataOf, type Encoder, type FrameMode, type ReceiveKind } from "../codec/message-codec.js";
 import type { MessageSchema } from "../codec/schema.js";
 import type { Dependencies } from "../dependencies/provide.js";
-import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
+import type { HandlerRun, HandlerLogic, HandlerParent } from "../connection/handler.js";
 import { type AnyContext, createContext, type HandlerContext } from "./context.js";
 import { listenerSpec } from "./listener.js";
 import { MessagePipeline, type OnInvalid, type PipelineSpec } from "./pipeline.js";
@@ -63,7 +64,7 @@ interface StreamBehavior {
   readonly onError: ((error: unknown, context: AnyContext) => unknown) | undefined;
 }
 
-class StreamActor implements HandlerActor {
+class StreamRun implements HandlerRun {
   readonly #parent: HandlerParent;
   readonly #behavior: StreamBehavior;
   readonly #context: AnyContext;
@@ -215,7 +216,7 @@ export function websocketStream(
     hooks: options as unknown as SessionHooks<AnyContext>,
     onError: options.onError as StreamBehavior["onError"],
   };
-  const logic: HandlerLogic = { readsSocket: false, start: (parent) => new StreamActor(parent, behavior) };
+  const logic: HandlerLogic = { readsSocket: false, start: (parent) => new StreamRun(parent, behavior) };
   return {
     kind: "websocket",
     path,

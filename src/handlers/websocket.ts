@@ -4,12 +4,12 @@
  * messages feed `socket.receive()` and whose settling ends the connection (return → 1000,
  * throw → 1011).
  */
-import type { LayerOptions } from "../app/layers.js";
-import type { PathParams } from "../app/path-params.js";
+import type { LayerOptions } from "./layers.js";
+import type { PathParams } from "./path-params.js";
 import type { AppDependencies, Dependencies, ResolvedDependencies } from "../dependencies/provide.js";
 import type { AnySocket, Socket } from "../connection/socket.js";
 import type { QuerySchema } from "../guards/parameters.js";
-import type { HandlerActor, HandlerLogic, HandlerParent } from "./actor.js";
+import type { HandlerRun, HandlerLogic, HandlerParent } from "../connection/handler.js";
 import { type RequiredSocket, type RouteGuards, type RouteOptions, type RouteSocket, routeLayer } from "./route-types.js";
 
 export type WebSocketHandler<
@@ -45,8 +45,8 @@ export interface WebSocketOptions<
 export function compileLowLevel(handler: (socket: AnySocket, dependencies: Readonly<Record<string, unknown>>) => unknown): HandlerLogic {
   return {
     readsSocket: true,
-    start(parent: HandlerParent): HandlerActor {
-      const actor: HandlerActor = {
+    start(parent: HandlerParent): HandlerRun {
+      const actor: HandlerRun = {
         message: (data, isBinary) => parent.enqueue(data, isBinary),
         disconnect: () => {},
       };

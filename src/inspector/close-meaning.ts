@@ -2,7 +2,7 @@
  * What a close code means, in words a person reads on the inspector page. Names come from
  * `closeCodeName` (RFC 6455 §7.4 and the IANA registry); the meanings are said here.
  */
-import { closeCodeName } from "../connection/close-codes.js";
+import { closeCodeName } from "../wire/close-codes.js";
 
 const meanings: Readonly<Record<number, string>> = {
   1000: "normal closure: the purpose of the connection was fulfilled",

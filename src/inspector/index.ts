@@ -4,12 +4,12 @@
  * connection's current state and the transitions it took, its timeline of events, and the
  * recently closed connections with their codes; live over a WebSocket feed of statewire itself.
  *
- * `createApp({ inspector: { path: "/_statewire", token } })` creates it (off when
- * `NODE_ENV=production` unless `enabled: true`). Fed by the app's connection observers: with no
- * inspector nothing observes, and the frame path pays one boolean read.
+ * A plugin like any other: `createApp({ plugins: [createInspector({ path: "/_statewire", token })] })`
+ * (it serves nothing when `NODE_ENV=production` unless `enabled: true`). Fed by the app's
+ * connection observers: with no inspector nothing observes, and the frame path pays one boolean read.
  */
 import type { Plugin } from "../app/plugin.js";
-import { get, html } from "../app/http-route.js";
+import { get, html } from "../handlers/http-route.js";
 import { machineDiagram } from "./diagram.js";
 import { diagramSvg } from "./diagram-svg.js";
 import { Feed, feedRoute } from "./feed.js";
@@ -71,7 +71,7 @@ export function createInspector(options: InspectorOptions = {}): InspectorPlugin
   const feedPath = `${path}/feed`;
   const token = options.token === "" ? undefined : options.token;
   const allowedHosts = options.allowedHosts ?? [];
-  if (process.env.NODE_ENV === "production" && token === undefined) {
+  if (process.env.NODE_ENV === "production" && options.enabled === true && token === undefined) {
     process.emitWarning("The statewire inspector is served in production without a token: anyone who reaches the app can watch its connections.");
   }
   const hub = new InspectionHub({
@@ -85,6 +85,7 @@ export function createInspector(options: InspectorOptions = {}): InspectorPlugin
   const diagram = diagramSvg(machineDiagram());
   let stopObserving: (() => void) | undefined;
   let healthWatch: NodeJS.Timeout | undefined;
+  if (process.env.NODE_ENV === "production" && options.enabled !== true) return { name: "inspector", hub, path, feedPath };
 
   const page = get(path, (request, { query }) => {
     const presented = presentedToken(request.headers.get("authorization"), query.token);

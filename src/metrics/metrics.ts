@@ -10,7 +10,7 @@
 import { performance } from "node:perf_hooks";
 import { AggregatorRegistry, Counter, Gauge, Histogram, type PrometheusContentType, Registry, collectDefaultMetrics } from "prom-client";
 import type { ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
-import { get } from "../app/http-route.js";
+import { get } from "../handlers/http-route.js";
 import { checkToken, presentedToken } from "../inspector/token.js";
 import type { Plugin, PluginHost } from "../app/plugin.js";
 import type { ChannelsStats } from "../channels/channels.js";

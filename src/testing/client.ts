@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { App } from "../app/app.js";
 import { decodeMsgpack, encodeMsgpack } from "../codec/msgpack.js";
 import { type MessageSchema, type SchemaOutput, validate } from "../codec/schema.js";
-import { WebSocketDisconnect } from "../connection/errors.js";
+import { WebSocketDisconnect } from "../wire/errors.js";
 import type { ClientWire, ClientWireListener } from "../transport/client-wire.js";
 import { type DeliveryScheduler, MemoryWire } from "../transport/memory.js";
 import type { DenialResponse } from "../transport/transport.js";

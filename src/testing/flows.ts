@@ -4,7 +4,7 @@
  * and reason, or vanish without a close frame.
  */
 import fc from "fast-check";
-import { MAX_CLOSE_REASON_BYTES } from "../connection/close-codes.js";
+import { MAX_CLOSE_REASON_BYTES } from "../wire/close-codes.js";
 
 export type FlowStep =
   | { readonly kind: "text"; readonly data: string }

@@ -9,7 +9,7 @@
  *  5. a handler error closes only its own connection (1011), and — unless expected — there is none;
  *  6. messages reach the server in the order sent.
  */
-import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from "../connection/close-codes.js";
+import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from "../wire/close-codes.js";
 import type { ConnectionRecord, ResourceLedger } from "./probe.js";
 import type { FlowOutcome, RunResult } from "./run.js";
 

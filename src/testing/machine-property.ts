@@ -10,7 +10,7 @@ import fc from "fast-check";
 import type { EventObject } from "xstate";
 import type { App } from "../app/app.js";
 import { createDecoder, encodeNow, type OutboundFrame } from "../codec/message-codec.js";
-import { truncateReason } from "../connection/close-codes.js";
+import { truncateReason } from "../wire/close-codes.js";
 import type { FlowStep } from "./flows.js";
 import { assertInvariants } from "./invariants.js";
 import { initialReaction, type MachineModel } from "./machine-model.js";

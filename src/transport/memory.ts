@@ -8,7 +8,7 @@
  * scheduler: the microtask queue by default, or e.g. fast-check's `fc.scheduler`, which then
  * explores every interleaving of the two directions.
  */
-import { isValidCloseCode } from "../connection/close-codes.js";
+import { isValidCloseCode } from "../wire/close-codes.js";
 import type { ClientWire, ClientWireListener } from "./client-wire.js";
 import type {
   AcceptOptions,

@@ -5,6 +5,6 @@ import { strykerOptions } from "./stryker.base.mjs";
 export default strykerOptions("lifecycle", [
   "machines/connection.ts",
   "src/connection/lifecycle.ts",
-  "src/connection/close-codes.ts",
+  "src/wire/close-codes.ts",
   "src/transport/handshake.ts",
 ]);

@@ -12,6 +12,8 @@ export default defineConfig({
       "test/unit/codec.test.ts",
       "test/unit/mailbox.test.ts",
       "test/unit/pipeline.test.ts",
+      "test/unit/inbound-queue.test.ts",
+      "test/unit/query.test.ts",
       "test/unit/imports.test.ts",
     ],
     // Property tests run fewer cases per mutant (see each test's RUNS).

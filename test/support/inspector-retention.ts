@@ -7,6 +7,7 @@
  */
 import { createApp, websocket } from "../../src/index.js";
 import { testClient } from "../../src/testing/index.js";
+import { createInspector } from "../../src/inspector/index.js";
 
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 10);
 const MESSAGES = Number(process.env.MESSAGES ?? 100);
@@ -25,7 +26,7 @@ const echo = websocket("/echo", async (socket) => {
   for await (const message of socket) if (typeof message === "string") await socket.sendText(message);
 });
 const quiet = { error() {}, warn() {}, info() {}, debug() {} };
-const app = createApp({ routes: [echo], heartbeat: false, logger: quiet, inspector: { payloads: true, enabled: true } });
+const app = createApp({ routes: [echo], heartbeat: false, logger: quiet, plugins: [createInspector({ payloads: true, enabled: true })] });
 const client = testClient(app);
 
 // Warm up the code paths once, so that what stays is the traffic's, not compiled code.

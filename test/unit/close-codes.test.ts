@@ -1,5 +1,5 @@
 /**
- * src/connection/close-codes.ts on its own: which codes may go in a close frame (RFC 6455 §7.4),
+ * src/wire/close-codes.ts on its own: which codes may go in a close frame (RFC 6455 §7.4),
  * the 123-byte reason limit, the truncation that keeps a reason inside it on a character
  * boundary, and the names of codes.
  */
@@ -12,7 +12,7 @@ import {
   isValidCloseCode,
   MAX_CLOSE_REASON_BYTES,
   truncateReason,
-} from "../../src/connection/close-codes.js";
+} from "../../src/wire/close-codes.js";
 
 const RUNS = process.env.STATEWIRE_DEEP === "1" ? 50_000 : process.env.STATEWIRE_MUTATION === "1" ? 100 : 1_000;
 const bytes = (text: string): number => Buffer.byteLength(text, "utf8");

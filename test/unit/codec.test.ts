@@ -6,7 +6,8 @@
 import * as effect from "effect";
 import { describe, expect, test, vi } from "vitest";
 import { adoptEffect, effectIfLoaded, preloadEffect } from "../../src/codec/effect.js";
-import { createDecoder, createEncoder, type Decoded, encodeNow } from "../../src/codec/message-codec.js";
+import { createDecoder, createEncoder, type Decoded, directFrame, encodeNow, jsonText } from "../../src/codec/message-codec.js";
+import { serialize } from "../../src/channels/payload.js";
 import { encodeMsgpack } from "../../src/codec/msgpack.js";
 import type { StandardSchemaResult, StandardSchemaV1 } from "../../src/codec/schema.js";
 
@@ -271,3 +272,43 @@ describe("effect loading", () => {
   });
 });
 
+
+describe("the one value → frame rule (replies, socket.send*, channel publishes)", () => {
+  test("a string is a text frame, bytes a binary frame, anything else no frame yet", () => {
+    expect(directFrame("hi")).toStrictEqual({ data: "hi", isBinary: false });
+    const bytes = new Uint8Array([1, 2]);
+    expect(directFrame(bytes)).toStrictEqual({ data: bytes, isBinary: true });
+    expect(directFrame(new Uint8Array([3]).buffer)).toStrictEqual({ data: new Uint8Array([3]), isBinary: true });
+    for (const value of [{}, 1, null, undefined, [1]]) expect(directFrame(value)).toBeUndefined();
+  });
+
+  test("sendMode forces the opcode", () => {
+    expect(directFrame("hi", "binary")).toStrictEqual({ data: Buffer.from("hi"), isBinary: true });
+    expect(directFrame(new Uint8Array([1]), "text")).toStrictEqual({ data: new Uint8Array([1]), isBinary: false });
+  });
+
+  test("jsonText names what could not be done", () => {
+    expect(jsonText({ a: 1 })).toBe('{"a":1}');
+    expect(() => jsonText(undefined, "publish")).toThrow(new TypeError("Cannot publish undefined as JSON"));
+  });
+
+  test("a channel publish follows the same rule as a reply, as a string or a Buffer", () => {
+    const encode = createEncoder(undefined, undefined);
+    for (const value of ["text", { n: 1 }, [1, "a"], 42, new Uint8Array([9, 8]), Buffer.from("b"), new Uint8Array([7]).buffer]) {
+      const reply = encode(value) as { data: string | Uint8Array; isBinary: boolean };
+      const published = serialize(value);
+      expect(typeof published === "string").toBe(!reply.isBinary);
+      expect(Buffer.from(published)).toStrictEqual(Buffer.from(reply.data));
+      if (typeof published !== "string") expect(Buffer.isBuffer(published)).toBe(true);
+    }
+  });
+});
+
+describe("decoding either frame kind (socket.receiveJson)", () => {
+  test("JSON from a text or a binary frame; the same problems as a listener's", () => {
+    const decode = createDecoder("json", undefined);
+    expect(decode(Buffer.from("[1]"), false)).toStrictEqual({ ok: true, value: [1] });
+    expect(decode(Buffer.from("[1]"), true)).toStrictEqual({ ok: true, value: [1] });
+    expect(decode(Buffer.from("{"), true)).toStrictEqual({ ok: false, code: 1007, problem: "invalid JSON" });
+  });
+});

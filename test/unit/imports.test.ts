@@ -18,14 +18,14 @@ describe("the core modules load", () => {
     expect(new CompiledLifecycle({} as never).value).toBe("connecting");
   });
 
-  test("src/connection/close-codes.ts, with its table of names", async () => {
-    const { closeCodeName } = await import("../../src/connection/close-codes.js");
+  test("src/wire/close-codes.ts, with its table of names", async () => {
+    const { closeCodeName } = await import("../../src/wire/close-codes.js");
     expect(closeCodeName(1001)).toBe("GOING_AWAY");
   });
 
   test("src/connection/mailbox.ts", async () => {
     const { Mailbox } = await import("../../src/connection/mailbox.js");
-    expect(new Mailbox({ pause: () => {}, resume: () => {} }, 1).size).toBe(0);
+    expect(new Mailbox({ pause: () => {}, resume: () => {}, inboundHighWater: 1, inboundHighWaterBytes: Infinity }).size).toBe(0);
   });
 
   test("src/handlers/pipeline.ts", async () => {

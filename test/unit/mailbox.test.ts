@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { ReceiveTimeoutError, WebSocketDisconnect } from "../../src/connection/errors.js";
+import { ReceiveTimeoutError, WebSocketDisconnect } from "../../src/wire/errors.js";
 import { Mailbox } from "../../src/connection/mailbox.js";
 import { ObserverHub } from "../../src/connection/observer.js";
 
@@ -13,7 +13,7 @@ const RUNS = process.env.STATEWIRE_DEEP === "1" ? 20_000 : process.env.STATEWIRE
 
 function mailbox(highWater = 16): { box: Mailbox; flow: string[] } {
   const flow: string[] = [];
-  const box = new Mailbox({ pause: () => void flow.push("pause"), resume: () => void flow.push("resume") }, highWater);
+  const box = new Mailbox({ pause: () => void flow.push("pause"), resume: () => void flow.push("resume"), inboundHighWater: highWater, inboundHighWaterBytes: Infinity });
   return { box, flow };
 }
 
@@ -196,7 +196,7 @@ describe("Mailbox", () => {
 
   test("queued bytes pause at highWaterBytes (inclusive), count down on take, and resume at half of them", async () => {
     const flow: string[] = [];
-    const box = new Mailbox({ pause: () => void flow.push("pause"), resume: () => void flow.push("resume") }, 1000, 10);
+    const box = new Mailbox({ pause: () => void flow.push("pause"), resume: () => void flow.push("resume"), inboundHighWater: 1000, inboundHighWaterBytes: 10 });
     box.push(bytes("12345"), false);
     box.push(bytes("1234"), false); // 9 bytes
     expect(flow).toStrictEqual([]);
@@ -216,7 +216,7 @@ describe("Mailbox", () => {
 
   test("resumes only once the queued bytes are down to half, not while still above it", async () => {
     const flow: string[] = [];
-    const box = new Mailbox({ pause: () => void flow.push("pause"), resume: () => void flow.push("resume") }, 1000, 10);
+    const box = new Mailbox({ pause: () => void flow.push("pause"), resume: () => void flow.push("resume"), inboundHighWater: 1000, inboundHighWaterBytes: 10 });
     box.push(bytes("1"), false);
     box.push(bytes("123456789"), false); // 10 bytes
     box.push(bytes("12"), false); // 12 bytes
@@ -229,7 +229,7 @@ describe("Mailbox", () => {
 
   test("resumes at exactly half the bytes, not before (6 bytes left of a 10-byte mark stays paused)", async () => {
     const flow: string[] = [];
-    const box = new Mailbox({ pause: () => void flow.push("pause"), resume: () => void flow.push("resume") }, 1000, 10);
+    const box = new Mailbox({ pause: () => void flow.push("pause"), resume: () => void flow.push("resume"), inboundHighWater: 1000, inboundHighWaterBytes: 10 });
     box.push(bytes("1234"), false);
     box.push(bytes("123456"), false); // 10 bytes
     expect(flow).toStrictEqual(["pause"]);
@@ -457,7 +457,7 @@ describe("Mailbox: message-handling latency for observers (arrival → the recei
     const observers = new ObserverHub();
     const handled: [number, number][] = [];
     observers.add({ messageHandled: (id, durationMs) => void handled.push([id, durationMs]) });
-    return { box: new Mailbox({ pause: () => {}, resume: () => {}, id: 3, observers }, 16), handled };
+    return { box: new Mailbox({ pause: () => {}, resume: () => {}, id: 3, observers, inboundHighWater: 16, inboundHighWaterBytes: Infinity }), handled };
   }
 
   test("unobserved, no clock read per message", async () => {

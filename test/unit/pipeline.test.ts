@@ -6,9 +6,9 @@
  */
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { createDecoder, createEncoder, type Decoder } from "../../src/codec/message-codec.js";
-import { MessageError } from "../../src/connection/errors.js";
+import { MessageError } from "../../src/wire/errors.js";
 import { ObserverHub } from "../../src/connection/observer.js";
-import type { HandlerParent } from "../../src/handlers/actor.js";
+import type { HandlerParent } from "../../src/connection/handler.js";
 import { keepOpen, KeepOpen, MessagePipeline, type OnInvalid, type PipelineSpec } from "../../src/handlers/pipeline.js";
 import type { Encoder } from "../../src/codec/message-codec.js";
 
@@ -53,8 +53,8 @@ function recordingParent(inboundHighWater = 8, observers = new ObserverHub()): P
       state.log.push(["reply", data, isBinary]);
       return state.replyWith;
     },
-    pauseInbound: () => void state.log.push(["pause"]),
-    resumeInbound: () => void state.log.push(["resume"]),
+    pause: () => void state.log.push(["pause"]),
+    resume: () => void state.log.push(["resume"]),
     interleave: (label) => {
       state.log.push(["interleave", label]);
       return state.gate;

@@ -13,7 +13,7 @@
  * the code it ran before middleware existed. Connection wrappers run before the layer's guards.
  */
 import type { ConnectionMiddleware } from "../guards/around-connection.js";
-import type { MessageMiddleware } from "../handlers/message-middleware.js";
+import type { MessageMiddleware } from "./message-middleware.js";
 import { type HttpContext, type HttpRoute, toResponse } from "./http-route.js";
 
 /**

@@ -1,15 +1,18 @@
 /**
- * The contract between a connection and the handler compiled for it (docs/architecture.md §6).
+ * The contract between a connection and the handler compiled for it (docs/architecture.md §6),
+ * owned by the connection that consumes it; each handler kind implements it.
  *
- * A handler actor receives data frames and the disconnect as typed calls on its hot path, and
+ * A handler run receives data frames and the disconnect as typed calls on its hot path, and
  * reports back to its connection (the parent) with typed events. It never touches the
  * transport: what it sends goes through the `Socket`, which asks the connection.
  */
 import type { ReceiveKind } from "../codec/message-codec.js";
-import type { ObserverHub } from "../connection/observer.js";
-import type { AnySocket } from "../connection/socket.js";
+import type { InboundBound } from "./inbound-queue.js";
+import type { ObserverHub } from "./observer.js";
+import type { AnySocket } from "./socket.js";
 
-export interface HandlerParent {
+/** What a handler run may ask of its connection. `pause()` / `resume()`: stop and resume reading from the peer while the handler is behind. */
+export interface HandlerParent extends InboundBound {
   /** The connection's id, as observers know it. */
   readonly id: number;
   readonly socket: AnySocket;
@@ -17,10 +20,6 @@ export interface HandlerParent {
   readonly observers: ObserverHub;
   /** The connection's resolved dependencies (empty when the route declares none). */
   readonly dependencies: Readonly<Record<string, unknown>>;
-  /** The handler's inbound queue size at which it should `pauseInbound()`. */
-  readonly inboundHighWater: number;
-  /** The handler's inbound queued bytes at which it should `pauseInbound()` (whichever mark comes first). */
-  readonly inboundHighWaterBytes: number;
   /**
    * The handler failed: the connection decides what the error means on the wire (1011, or the
    * close code / HTTP status it names). Not final: the actor still calls `finished()`.
@@ -39,9 +38,6 @@ export interface HandlerParent {
    * A frame after close is dropped (and counted).
    */
   reply(data: string | Uint8Array, isBinary: boolean): Promise<void> | undefined;
-  /** Stop / resume reading from the peer while the handler is behind. */
-  pauseInbound(): void;
-  resumeInbound(): void;
   /** A client message the handler had no use for (a stream without `onMessage`). */
   discarded(): void;
   /** Testing hook: a promise to await before an asynchronous step (see `Interleaving`), or undefined. */
@@ -49,7 +45,7 @@ export interface HandlerParent {
 }
 
 /** One handler, running for one connection. */
-export interface HandlerActor {
+export interface HandlerRun {
   /** A data frame, in wire order. Only called while the connection is open. */
   message(data: Buffer, isBinary: boolean): void;
   /** The connection is closing or closed; no more messages will come. Called once. */
@@ -62,5 +58,5 @@ export interface HandlerLogic {
   readonly readsSocket: boolean;
   /** What the handler receives (listeners, machines): the testing toolkit generates flows from it. */
   readonly receive?: ReceiveKind;
-  start(parent: HandlerParent): HandlerActor;
+  start(parent: HandlerParent): HandlerRun;
 }

@@ -10,7 +10,7 @@ import type { Subscriber } from "./subscriber.js";
 
 const RESOLVED = Promise.resolve();
 
-export class Hub implements BackendSink {
+export class LocalFanOut implements BackendSink {
   readonly #channels = new Map<string, Set<Subscriber>>();
   readonly #chains = new Map<string, Promise<void>>();
   readonly #backend: ChannelBackend;
