@@ -70,6 +70,13 @@ export interface SubscriberEvents {
 
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 
+/**
+ * A consumer that takes each message synchronously, as it is published (a connection's send).
+ * It returns `undefined` when it is ready for the next one at once, or a promise to wait for
+ * before the next (the connection applies backpressure): meanwhile messages wait in the backlog.
+ */
+export type Forward = (message: ChannelMessage) => PromiseLike<unknown> | undefined;
+
 export class Subscriber implements AsyncIterableIterator<Payload> {
   readonly #queue = new Queue<ChannelMessage>();
   readonly #held = new Map<string, ChannelMessage[]>();
@@ -78,6 +85,10 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
   readonly #backlog: BacklogOptions;
   readonly #events: SubscriberEvents;
   #waiter: { resolve: (message: ChannelMessage | undefined) => void; reject: (error: unknown) => void } | undefined;
+  /** Set by `forwardTo`: messages go to it synchronously instead of waiting for `take()`. */
+  #forward: Forward | undefined;
+  /** A forwarded message is being handed over, or its consumer asked to wait: the next ones queue. */
+  #forwarding = false;
   #ended = false;
   #error: unknown;
   /** Messages the backlog strategy dropped. */
@@ -162,8 +173,26 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
     this.#queue.filter((message) => message.channel !== channel);
   }
 
+  /**
+   * Hand every message to `forward` as it arrives, in order, instead of through `take()`: no
+   * promise and no turn per message while the consumer keeps up. While it waits, messages queue
+   * in the backlog (bounded by its strategy) and are forwarded once it is ready. The consumer
+   * throwing, or the promise it returned rejecting, ends the subscriber with that error.
+   */
+  forwardTo(forward: Forward): void {
+    if (this.#forward !== undefined || this.#waiter !== undefined) throw new Error("A channel subscription has one consumer at a time");
+    this.#forward = forward;
+    this.#drain();
+  }
+
   #enqueue(message: ChannelMessage): void {
     if (this.#ended) return;
+    if (this.#forward !== undefined && !this.#forwarding && this.#queue.length === 0) {
+      this.#hand(message);
+      // Messages offered while it was being handed over (a send that published) queued behind it.
+      if (this.#queue.length > 0) this.#drain();
+      return;
+    }
     const waiter = this.#waiter;
     if (waiter !== undefined) {
       this.#waiter = undefined;
@@ -176,6 +205,41 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
       if (this.#backlog.strategy === "drop-oldest") this.#queue.shift();
     }
     this.#queue.push(message);
+  }
+
+  /** Forward one message; afterwards `#forwarding` says whether the consumer is still busy with it. */
+  #hand(message: ChannelMessage): void {
+    this.#forwarding = true;
+    this.delivered++;
+    let wait: PromiseLike<unknown> | undefined;
+    try {
+      wait = this.#forward!(message);
+    } catch (error) {
+      this.#forwarding = false;
+      this.end(error);
+      return;
+    }
+    if (wait === undefined) this.#forwarding = false;
+    else
+      wait.then(
+        () => {
+          this.#forwarding = false;
+          this.#drain();
+        },
+        (error: unknown) => {
+          this.#forwarding = false;
+          this.end(error);
+        },
+      );
+  }
+
+  /** Forward what queued, in order, until the consumer waits or the queue is empty. */
+  #drain(): void {
+    while (!this.#forwarding && !this.#ended) {
+      const message = this.#queue.shift();
+      if (message === undefined) return;
+      this.#hand(message);
+    }
   }
 
   /** One message too many: true when the new one is still to be queued (drop-oldest, which already dropped one). */
@@ -200,6 +264,7 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
 
   /** The next message with its channel and id; `undefined` once ended. Rejects with the error it ended with, if any. */
   take(): Promise<ChannelMessage | undefined> {
+    if (this.#forward !== undefined) return Promise.reject(new Error("A channel subscription has one consumer at a time"));
     const message = this.#queue.shift();
     if (message !== undefined) {
       this.delivered++;
