@@ -7,9 +7,12 @@
  *   node --import tsx bench/callgrind-ab.ts fanout [--subscribers=2000] [--broadcasts=10]
  *   node --import tsx bench/callgrind-ab.ts handshake [--servers=sw-websocket,sw-listener] [--ms=3000]
  *
- * Each server runs under `valgrind --tool=callgrind --instr-atstart=no`; after a warm-up (code
- * paths compiled, JIT tiers settled) instrumentation is switched on with `callgrind_control`,
- * the measured work runs, and it is switched off again. Slow (valgrind): minutes, not seconds.
+ * Each server runs under `valgrind --tool=callgrind --instr-atstart=no` and node's
+ * `--single-threaded` (compilation and GC on the main thread: counts that repeat); after a
+ * warm-up (code paths compiled, JIT tiers settled) instrumentation is switched on with
+ * `callgrind_control`, the measured work runs, and it is switched off again. Timers run 50×
+ * late in wall-clock terms under valgrind, so statewire's fan-out server runs without heartbeat
+ * (a ping round is no part of a broadcast). Slow (valgrind): minutes, not seconds.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -54,7 +57,7 @@ async function startUnderValgrind(key: string, script: string, env: Record<strin
   const out = path.join(OUT, `${key}.callgrind`);
   const child = spawn(
     "taskset",
-    ["-c", "0", "valgrind", "--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${out}`, process.execPath, "--import", "tsx", path.join(BENCH, "servers", script)],
+    ["-c", "0", "valgrind", "--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${out}`, process.execPath, "--single-threaded", "--import", "tsx", path.join(BENCH, "servers", script)],
     { cwd: ROOT, stdio: ["ignore", "pipe", "ignore", "ipc"], env: { ...process.env, NODE_OPTIONS: "", STATEWIRE_ENTRY: entry, ...env } },
   );
   process.on("exit", () => child.kill("SIGKILL"));
@@ -97,10 +100,10 @@ const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
 
 async function fanout(): Promise<void> {
   const subscribers = Number(args.get("subscribers") ?? 2000);
-  const broadcasts = Number(args.get("broadcasts") ?? 10);
+  const broadcasts = Number(args.get("broadcasts") ?? 20);
   const servers = [
     { key: "raw", script: "raw-ws.ts", env: { ROLE: "fanout" } },
-    { key: "sw-channels", script: "statewire-fanout.ts", env: { BROADCAST: "channels-memory" } },
+    { key: "sw-channels", script: "statewire-fanout.ts", env: { BROADCAST: "channels-memory", HEARTBEAT: "off" } },
     ...(args.has("floor") ? [{ key: "raw-socket", script: "raw-ws.ts", env: { ROLE: "fanout", FANOUT_MODE: "socket" } }] : []),
   ].filter((s) => args.get("only") === undefined || s.key === "raw" || args.get("only")!.split(",").includes(s.key));
   const perBroadcast = new Map<string, number>();
@@ -129,7 +132,7 @@ async function fanout(): Promise<void> {
       await serverBroadcast(server.child, `B:${current}:`.padEnd(64, "x"));
       await report;
     };
-    for (let i = 0; i < 5; i++) await once();
+    for (let i = 0; i < 20; i++) await once();
     instrument(server, true);
     for (let i = 0; i < broadcasts; i++) await once();
     instrument(server, false);

@@ -13,7 +13,7 @@
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { loadProfile, printComparison, printSummary, summarize, type TimeWindow } from "./cpuprofile-top.js";
 import path from "node:path";
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import {
   BENCH,
   compileStatewire,
@@ -83,7 +83,10 @@ async function fanout(): Promise<void> {
     }
     const server = await startServer(s.key, s.script, undefined, {
       env: s.env,
-      nodeArgs: profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profile, "--cpu-prof-interval", "100"],
+      nodeArgs: [
+        ...(profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profile, "--cpu-prof-interval", "100"]),
+        ...(args.has("perf") ? ["--perf-basic-prof"] : []),
+      ],
     });
     pin(server.child.pid, 0);
     const loadgens = [await startLoadgen(1), await startLoadgen(1)];
@@ -100,6 +103,12 @@ async function fanout(): Promise<void> {
   }
   let seq = 0;
   const results = new Map<string, { user: number[]; system: number[]; toLast: number[] }>();
+  // --perf=file: Linux perf samples (kernel and JavaScript frames) of the servers during the rounds.
+  const perf = args.has("perf")
+    ? spawn("perf", ["record", "-F", "4999", "-g", "-o", args.get("perf")!, "-p", started.map(({ server }) => server.child.pid).join(",")], { stdio: "ignore" })
+    : undefined;
+  if (perf !== undefined) await sleep(1000);
+  for (const { key, server } of started) console.log(`${key}: pid ${server.child.pid}`);
   for (let round = -2; round < rounds; round++) {
     for (const { key, server, loadgens } of started) {
       const current = ++seq;
@@ -134,6 +143,10 @@ async function fanout(): Promise<void> {
       list.toLast.push((Math.max(...arrived.map((r) => r.lastUs)) - sent.startUs) / 1000);
       results.set(key, list);
     }
+  }
+  if (perf !== undefined) {
+    perf.kill("SIGINT");
+    await new Promise((resolve) => perf.once("exit", resolve));
   }
   const raw = results.get("raw")!;
   const rawTotal = median(raw.user.map((u, i) => u + raw.system[i]!));

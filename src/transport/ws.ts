@@ -26,6 +26,8 @@ const SHORT_STRING = 1024;
 /** Below this many bytes a binary frame is built here in one Buffer (a copy); above, ws writes header and payload. */
 const SHORT_BYTES = 1024;
 
+const EMPTY = Buffer.alloc(0);
+
 /** The parts of ws's sender that say whether a frame may bypass it. */
 interface WsSender {
   /** 0 (DEFAULT) unless the sender is deflating or reading a Blob, when it queues frames. */
@@ -355,26 +357,44 @@ class WsTransportConnection implements TransportConnection {
       callback?.(new Error("WebSocket is not open"));
       return;
     }
-    this.#queuedFrames++;
-    const written = callback === undefined ? this.#written : (error?: Error | null) => (this.#written(), callback(error ?? undefined));
     const raw = this.#raw;
     if (raw !== undefined && this.#sender!._state === 0 && this.#sender!._queue.length === 0) {
       // Short frames are built here whole and written at once (see frame.ts); ws's sender would
       // allocate a header and write header and payload as two chunks.
       if (typeof data === "string") {
         if (data.length < SHORT_STRING) {
-          raw.write(textFrame(data), written);
+          this.#writeFrame(raw, textFrame(data), callback);
           return;
         }
       } else if (data.byteLength < SHORT_BYTES) {
-        raw.write(bytesFrame(data, isBinary), written);
+        this.#writeFrame(raw, bytesFrame(data, isBinary), callback);
         return;
       }
     }
+    this.#queuedFrames++;
+    const written = callback === undefined ? this.#written : (error?: Error | null) => (this.#written(), callback(error ?? undefined));
     // Long strings go to ws as strings, which it hands to the socket unframed-copied, where a
     // Buffer.from would add an unpooled allocation per frame (the size-dependent cost measured
     // at 4 KiB); long Buffers as they are, header and payload in two chunks.
     ws.send(data, { binary: isBinary }, written);
+  }
+
+  /**
+   * Write one whole frame. A frame the OS takes at once (nothing buffered before it, not corked:
+   * a broadcast's write to an idle socket) is written without a callback, so node schedules
+   * nothing and allocates nothing after it, and it never counts as queued. One the OS took only
+   * part of counts until an empty write queued behind it completes.
+   */
+  #writeFrame(raw: Duplex, frame: Buffer, callback: ((error?: Error) => void) | undefined): void {
+    if (callback === undefined && raw.writableLength === 0 && raw.writableCorked === 0) {
+      raw.write(frame);
+      if (raw.writableLength === 0) return;
+      this.#queuedFrames++;
+      raw.write(EMPTY, this.#written);
+      return;
+    }
+    this.#queuedFrames++;
+    raw.write(frame, callback === undefined ? this.#written : (error?: Error | null) => (this.#written(), callback(error ?? undefined)));
   }
 
   close(code: number, reason: string): void {
