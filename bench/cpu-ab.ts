@@ -184,14 +184,30 @@ async function handshake(): Promise<void> {
     { key: "sw-websocket", script: script("statewire-echo.ts"), env: { ...ENV, HANDLER: "websocket" } },
     { key: "sw-listener", script: script("statewire-echo.ts"), env: { ...ENV, HANDLER: "listener" } },
     { key: "sw-machine", script: script("statewire-echo.ts"), env: { ...ENV, HANDLER: "machine" } },
+    // The ws transport alone (no app, connection runtime nor handler): where the cost sits.
+    { key: "sw-transport", script: script("transport-only.ts"), env: ENV },
   ].filter((s) => s.key === "raw" || keys.includes(s.key));
+  // --base=path/to/index.js: the same statewire servers from another build (e.g. the last commit's), side by side.
+  const base = args.get("base");
+  if (base !== undefined) {
+    for (const s of all.filter((s) => s.key !== "raw")) all.push({ ...s, key: `base-${s.key.slice(3)}`, env: { ...s.env, STATEWIRE_ENTRY: base } });
+  }
   const loadgen = await startLoadgen(1);
   const started: { key: string; server: StartedServer }[] = [];
   for (const s of all) {
-    const server = await startServer(s.key, s.script, undefined, { env: s.env, nodeArgs: (args.get("node-args") ?? "").split(" ").filter(Boolean) });
+    const nodeArgs = [...(args.get("node-args") ?? "").split(" ").filter(Boolean), ...(args.has("perf") ? ["--perf-basic-prof"] : [])];
+    const server = await startServer(s.key, s.script, undefined, { env: s.env, nodeArgs });
     pin(server.child.pid, 0);
     started.push({ key: s.key, server });
   }
+  for (const { key, server } of started) console.log(`${key}: pid ${server.child.pid}`);
+  // --perf=file: Linux perf samples of the servers; --strace=prefix: system calls counted, one file per server (prefix.key).
+  const tracers = args.has("perf")
+    ? [spawn("perf", ["record", "-F", "4999", "-g", "-o", args.get("perf")!, "-p", started.map(({ server }) => server.child.pid).join(",")], { stdio: "ignore" })]
+    : args.has("strace")
+      ? started.map(({ key, server }) => spawn("strace", ["-c", "-f", "-o", `${args.get("strace")!}.${key}`, "-p", String(server.child.pid)], { stdio: "ignore" }))
+      : [];
+  if (tracers.length > 0) await sleep(1000);
   const results = new Map<string, { user: number[]; system: number[]; rate: number[] }>();
   for (let round = -1; round < rounds; round++) {
     for (const { key, server } of started) {
@@ -212,6 +228,10 @@ async function handshake(): Promise<void> {
       list.rate.push((reply.handshakes!.completed / reply.handshakes!.elapsedMs) * 1000);
       results.set(key, list);
     }
+  }
+  for (const tracer of tracers) {
+    tracer.kill("SIGINT");
+    await new Promise((resolve) => tracer.once("exit", resolve));
   }
   const raw = results.get("raw")!;
   const rawTotal = median(raw.user.map((u, i) => u + raw.system[i]!));

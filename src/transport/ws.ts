@@ -37,8 +37,13 @@ interface WsSender {
 
 export type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
-/** What `accept` wants `ws` to answer with, read back by `handleProtocols` and the `headers` event. */
-const acceptOptions = new WeakMap<IncomingMessage, AcceptOptions>();
+/**
+ * The handshake `accept` is completing, read back by `handleProtocols`, the `headers` event and
+ * the upgrade callback: `ws` completes an upgrade synchronously (no `verifyClient`), so one
+ * variable serves every connection, where a map keyed by request would cost a set and a delete
+ * per handshake.
+ */
+let accepting: { readonly transport: WsTransportConnection; readonly options: AcceptOptions } | undefined;
 
 /**
  * An `upgrade` listener that validates the opening handshake and hands every valid one to
@@ -65,10 +70,10 @@ export function createWsUpgradeListener(
         clientTracking: false,
         maxPayload,
         perMessageDeflate: key === false ? false : { ...key },
-        handleProtocols: (_offered, request) => acceptOptions.get(request)?.subprotocol ?? false,
+        handleProtocols: () => accepting?.options.subprotocol ?? false,
       });
-      server.on("headers", (headers, request) => {
-        const extra = acceptOptions.get(request)?.headers;
+      server.on("headers", (headers) => {
+        const extra = accepting?.options.headers;
         if (extra !== undefined) for (const [name, value] of Object.entries(extra)) headers.push(`${name}: ${value}`);
       });
       byLimit.set(maxPayload, server);
@@ -84,12 +89,48 @@ export function createWsUpgradeListener(
     }
     const connection = new WsTransportConnection(serverFor, request, socket, head, limits.maxPayload);
     onConnection(connection);
-    connection.watch();
+    watchUnanswered(connection);
   };
   return (request, socket, head) => {
     guardSocket(socket);
     afterPendingResponses(socket, handshakeTimeoutMs, () => upgrade(request, socket, head));
   };
+}
+
+/**
+ * Handshakes not answered by the end of the turn they arrived in (guards, dependencies, a slow
+ * handler) are watched from then on (see `watch`); one answered within the turn, the usual
+ * case, never installs a listener for it. Node leaves the upgraded socket paused meanwhile, so
+ * nothing it receives is lost. One list and one scheduled flush per turn, not a closure per
+ * handshake.
+ */
+let unanswered: WsTransportConnection[] = [];
+let watchScheduled = false;
+
+function watchUnanswered(connection: WsTransportConnection): void {
+  if (connection.answered) return;
+  unanswered.push(connection);
+  if (watchScheduled) return;
+  watchScheduled = true;
+  // After every microtask of this turn (as cork.ts flushes): the handler's accept, if it answers at once.
+  queueMicrotask(scheduleWatching);
+}
+
+function scheduleWatching(): void {
+  process.nextTick(watchAll);
+}
+
+function watchAll(): void {
+  watchScheduled = false;
+  const connections = unanswered;
+  unanswered = [];
+  for (const connection of connections) connection.watch();
+}
+
+/** Whether `ws` negotiated no extension (no permessage-deflate): frames may then bypass its sender. */
+function noExtensions(extensions: Record<string, unknown>): boolean {
+  for (const _ in extensions) return false;
+  return true;
 }
 
 /** ws's frame parser: an EventEmitter that reports a protocol violation as `'error'`. */
@@ -161,10 +202,13 @@ class WsTransportConnection implements TransportConnection {
   readonly #maxEarlyBytes: number;
   /** Frames handed to ws and not yet written to the OS. */
   #queuedFrames = 0;
-  /** The write callback of every frame sent without one of its own: one function per connection, not per frame. */
-  readonly #written = (): void => {
-    this.#queuedFrames--;
-  };
+  /** The write callback of every frame sent without one of its own: one function per connection (made on first use), not per frame. */
+  #writtenCallback: (() => void) | undefined;
+  get #written(): () => void {
+    return (this.#writtenCallback ??= () => {
+      this.#queuedFrames--;
+    });
+  }
   /**
    * The TCP socket, when frames may be written to it directly (no permessage-deflate, whose
    * frames only ws's sender can build); ws's sender, to check that it holds nothing queued.
@@ -192,15 +236,25 @@ class WsTransportConnection implements TransportConnection {
     this.request = new NodeUpgradeRequest(request);
   }
 
+  /** Whether the handshake was answered (accepted or denied). */
+  get answered(): boolean {
+    return this.#socket === undefined;
+  }
+
   /**
-   * The handshake was not answered at once (guards, dependencies, a slow handler): watch the
-   * socket meanwhile. Node leaves an upgraded socket paused, where a client's FIN goes unnoticed,
-   * so read it; a client may not send frames before our answer, but what it sent is kept for ws,
-   * bounded. Handshakes answered in the same tick never pay for this.
+   * The handshake was not answered within its turn (guards, dependencies, a slow handler):
+   * watch the socket meanwhile. Node leaves an upgraded socket paused, where a client's FIN goes
+   * unnoticed, so read it; a client may not send frames before our answer, but what it sent is
+   * kept for ws, bounded. Handshakes answered in the same turn never pay for this.
    */
   watch(): void {
     const socket = this.#socket;
     if (socket === undefined || this.#early !== undefined) return;
+    if (socket.destroyed) {
+      // Gone before the watch began (its 'close' may already have been emitted).
+      this.#end(1006, "", false);
+      return;
+    }
     const early = {
       chunks: [] as Buffer[],
       bytes: 0,
@@ -248,19 +302,26 @@ class WsTransportConnection implements TransportConnection {
     const { head, watched } = this.#unwatch(socket, this.#head);
     this.#rawRequest = undefined;
     this.#socket = undefined;
-    acceptOptions.set(request, options);
     // ws completes the upgrade synchronously when no verifyClient is set; it does not resume a
     // socket that was paused explicitly, so hand a watched one back flowing once ws listens.
-    this.#serverFor(options.compression, this.#maxPayload).handleUpgrade(request, socket, head, (ws) => this.#adopt(ws));
+    accepting = { transport: this, options };
+    try {
+      this.#serverFor(options.compression, this.#maxPayload).handleUpgrade(request, socket, head, WsTransportConnection.#adoptAccepting);
+    } finally {
+      accepting = undefined;
+    }
     if (watched) socket.resume();
     this.#head = undefined;
-    acceptOptions.delete(request);
     if (this.#ws === undefined) {
       // ws refused to finish the upgrade (the socket was already gone); it destroyed the socket.
       socket.destroy();
       this.#end(1006, "", false);
     }
   }
+
+  static #adoptAccepting = (ws: WebSocket): void => {
+    if (accepting !== undefined) accepting.transport.#adopt(ws);
+  };
 
   #adopt(ws: WebSocket): void {
     this.#ws = ws;
@@ -273,7 +334,7 @@ class WsTransportConnection implements TransportConnection {
     ws.on("close", WsTransportConnection.#onClose);
     const internals = ws as unknown as { _socket: Duplex; _sender: WsSender; _extensions: Record<string, unknown> };
     corkReads(internals._socket);
-    if (Object.keys(internals._extensions).length === 0) {
+    if (noExtensions(internals._extensions)) {
       this.#raw = internals._socket;
       this.#sender = internals._sender;
     }
