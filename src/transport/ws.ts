@@ -28,12 +28,6 @@ const SHORT_BYTES = 1024;
 
 const EMPTY = Buffer.alloc(0);
 
-/** The parts of ws's sender that say whether a frame may bypass it. */
-interface WsSender {
-  /** 0 (DEFAULT) unless the sender is deflating or reading a Blob, when it queues frames. */
-  readonly _state: number;
-  readonly _queue: readonly unknown[];
-}
 
 export type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -210,11 +204,12 @@ class WsTransportConnection implements TransportConnection {
     });
   }
   /**
-   * The TCP socket, when frames may be written to it directly (no permessage-deflate, whose
-   * frames only ws's sender can build); ws's sender, to check that it holds nothing queued.
+   * The TCP socket, when frames may be written to it directly: no extension (permessage-deflate,
+   * whose frames only ws's sender can build). Without one ws's sender never queues (it queues
+   * only while deflating or reading a Blob, and we send no Blob), so nothing it holds can be
+   * overtaken, and the socket's writable length is all that is buffered.
    */
   #raw: Duplex | undefined;
-  #sender: WsSender | undefined;
   /** ws's own `'error'` listeners on its receiver, run one turn late (see `#adopt`). */
   #receiverErrorListeners: ((error: Error) => void)[] | undefined;
   /** Set while watching an unanswered handshake (see `watch`). */
@@ -332,11 +327,10 @@ class WsTransportConnection implements TransportConnection {
     ws.on("pong", WsTransportConnection.#onPong);
     ws.on("error", WsTransportConnection.#onError);
     ws.on("close", WsTransportConnection.#onClose);
-    const internals = ws as unknown as { _socket: Duplex; _sender: WsSender; _extensions: Record<string, unknown> };
+    const internals = ws as unknown as { _socket: Duplex; _extensions: Record<string, unknown> };
     corkReads(internals._socket);
     if (noExtensions(internals._extensions)) {
       this.#raw = internals._socket;
-      this.#sender = internals._sender;
     }
     // The close frame from the peer is seen by the receiver before the TCP connection ends;
     // report it then, so the handler learns of the disconnect without waiting for the socket.
@@ -419,7 +413,7 @@ class WsTransportConnection implements TransportConnection {
       return;
     }
     const raw = this.#raw;
-    if (raw !== undefined && this.#sender!._state === 0 && this.#sender!._queue.length === 0) {
+    if (raw !== undefined) {
       // Short frames are built here whole and written at once (see frame.ts); ws's sender would
       // allocate a header and write header and payload as two chunks.
       if (typeof data === "string") {
@@ -484,7 +478,8 @@ class WsTransportConnection implements TransportConnection {
   }
 
   get bufferedAmount(): number {
-    return this.#ws?.bufferedAmount ?? 0;
+    // Without extensions ws's sender never queues (see `#raw`): what is buffered is the socket's.
+    return this.#raw !== undefined ? this.#raw.writableLength : (this.#ws?.bufferedAmount ?? 0);
   }
 
   get queuedFrames(): number {
