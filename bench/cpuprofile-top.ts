@@ -98,7 +98,10 @@ function shortLocation(frame: CallFrame, maps: SourceMaps | undefined): string {
   return `${shown}:${frame.lineNumber + 1}:${frame.columnNumber + 1}`;
 }
 
-export function summarize(profile: CpuProfile, window?: TimeWindow, maps?: SourceMaps): ProfileSummary {
+/** `window`: one, or several (samples inside any of them count). */
+export function summarize(profile: CpuProfile, window?: TimeWindow | readonly TimeWindow[], maps?: SourceMaps): ProfileSummary {
+  const windows: readonly TimeWindow[] | undefined = window === undefined ? undefined : "fromUs" in window ? [window] : window;
+  const inside = (stamp: number): boolean => windows === undefined || windows.some((w) => stamp >= w.fromUs && stamp <= w.toUs);
   const byId = new Map<number, ProfileNode>();
   for (const node of profile.nodes) byId.set(node.id, node);
   const self = new Map<string, { frame: CallFrame; us: number }>();
@@ -106,13 +109,13 @@ export function summarize(profile: CpuProfile, window?: TimeWindow, maps?: Sourc
   let busyUs = 0;
   let spanUs = 0;
   const { samples, timeDeltas } = profile;
-  if (window !== undefined && (window.fromUs < profile.startTime || window.toUs > profile.endTime)) {
+  if (windows !== undefined && windows.some((w) => w.fromUs < profile.startTime || w.toUs > profile.endTime)) {
     throw new Error("the time window is not inside the profile: clocks differ?");
   }
   let stamp = profile.startTime;
   for (let i = 0; i < samples.length; i++) {
     stamp += timeDeltas[i] ?? 0;
-    if (window !== undefined && (stamp < window.fromUs || stamp > window.toUs)) continue;
+    if (!inside(stamp)) continue;
     const node = byId.get(samples[i]!);
     if (node === undefined) continue;
     // A sample stands for the time until the next one.

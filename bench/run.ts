@@ -4,6 +4,7 @@
  *   npm run bench                 # full: < 5 minutes on 2 cores
  *   npm run bench -- --quick      # ≈ 30 s: one round, shorter windows, 2,000 idle connections, fan-out to 1,000
  *   npm run bench -- --phases=echo,handshake   # a subset (echo, handshake, idle, fanout); nothing saved
+ *   BENCH_ROWS=fanout,handshake npm run bench  # the same, from the environment
  *   npm run bench -- --servers=sw-listener     # only these servers (+ raw ws); nothing saved
  *   npm run bench -- --quick --phases=echo --servers=sw-listener-metrics
  *                                 # one row: the listener echo with metrics on (and off, its reference)
@@ -75,7 +76,8 @@ import { echoPayload, type FanoutReport, type PayloadKind, type Protocol } from 
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes("--quick");
-const phasesArg = argv.find((arg) => arg.startsWith("--phases="))?.slice("--phases=".length);
+/** `--phases=` or the environment's `BENCH_ROWS` (same names): a subset of the phases. */
+const phasesArg = argv.find((arg) => arg.startsWith("--phases="))?.slice("--phases=".length) ?? (process.env.BENCH_ROWS || undefined);
 const PHASES = new Set(phasesArg === undefined ? ["echo", "handshake", "idle", "fanout"] : phasesArg.split(","));
 const serversArg = argv.find((arg) => arg.startsWith("--servers="))?.slice("--servers=".length);
 const profileArg = argv.find((arg) => arg.startsWith("--profile="))?.slice("--profile=".length);
@@ -715,14 +717,19 @@ async function fanoutPhase(loadgens: readonly ChildProcess[], servers: readonly 
           const toLast: number[] = [];
           const toFirst: number[] = [];
           const sendReturn: number[] = [];
+          const serverCpu: number[] = [];
           // One broadcast first that is not counted (code paths compiled on first use).
           for (let i = -1; i < CONFIG.broadcasts; i++) {
             await quiet();
             const seq = ++broadcastSeq;
             const reports = loadgens.map((loadgen) => fanoutReport(loadgen, seq, 15_000));
+            const s0 = await serverStats(child);
             const sent = await serverBroadcast(child, fanoutPayload(seq));
             const arrived = await Promise.all(reports);
+            const s1 = await serverStats(child);
             if (i < 0) continue;
+            // Server CPU for the broadcast (and two stats requests): less disturbed by other work than the wall clock.
+            serverCpu.push((cpuUs(s1.cpu) - cpuUs(s0.cpu)) / 1000);
             const lastUs = Math.max(...arrived.map((r) => r.lastUs));
             const firstUs = Math.min(...arrived.map((r) => r.firstUs));
             toLast.push((lastUs - sent.startUs) / 1000);
@@ -741,7 +748,8 @@ async function fanoutPhase(loadgens: readonly ChildProcess[], servers: readonly 
           rows.push(row);
           log(
             `  ${server.label.padEnd(36)} ${fmt(subscribers).padStart(6)} subscribers: last has it after ${fmt(row.toLastMs, 2)} ms ` +
-              `(first ${fmt(row.toFirstMs, 2)} ms, publish call returned ${fmt(row.sendReturnMs, 2)} ms; runs ${row.runs.join(", ")}; connected in ${fmt(connectMs / 1000, 1)} s)`,
+              `(first ${fmt(row.toFirstMs, 2)} ms, publish call returned ${fmt(row.sendReturnMs, 2)} ms; server CPU ${fmt(median(serverCpu), 2)} ms; ` +
+              `runs ${row.runs.join(", ")}; connected in ${fmt(connectMs / 1000, 1)} s)`,
           );
         }
       } finally {

@@ -56,6 +56,12 @@ server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
   serveControl(port, () => clients.size, {
     broadcast: (payload) => {
       const data = Buffer.from(payload);
+      if (process.env.FANOUT_MODE === "socket") {
+        // Floor (experiment): one prebuilt frame written to each TCP socket, no ws sender.
+        const frame = Buffer.concat([Buffer.from([0x81, data.length]), data]);
+        for (const client of clients) (client as unknown as { _socket: { write(b: Buffer): void } })._socket.write(frame);
+        return;
+      }
       for (const client of clients) if (client.readyState === WebSocket.OPEN) client.send(data, { binary: false });
     },
   });

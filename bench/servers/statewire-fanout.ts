@@ -46,7 +46,8 @@ const route = websocket("/ws", async (socket) => {
   }
 });
 
-const app = createApp({ routes: [route], plugins: channels === undefined ? [] : [channels] });
+// HEARTBEAT=off: no pings (bench/callgrind-ab.ts, where valgrind's slowness would put a 30 s heartbeat round inside the counted broadcasts).
+const app = createApp({ routes: [route], plugins: channels === undefined ? [] : [channels], ...(process.env.HEARTBEAT === "off" ? { heartbeat: false } : {}) });
 
 const address = await app.listen({ port: Number(process.env.PORT ?? 0), host: "127.0.0.1" });
 serveControl(address.port, () => ready.size, {

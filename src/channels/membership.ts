@@ -1,12 +1,15 @@
 /**
  * Rooms: connections joined to channels. A connection's first `join` gives it one subscriber
- * (one backlog for all its rooms) and a pump that sends each message to the connection as it
- * is, waiting whenever the connection's own send waits (backpressure). When the connection
- * starts closing, every room is left and each leave is reported once.
+ * (one backlog for all its rooms) that sends each message to the connection as it is, in the
+ * publish call itself: no promise and no turn per subscriber (docs/architecture.md §5). When the
+ * connection's own send waits (backpressure), the next messages wait in the backlog. When the
+ * connection starts closing, every room is left and each leave is reported once.
  */
 import { SocketStateError } from "../wire/errors.js";
 import type { AnySocket } from "../connection/socket.js";
+import { SENT_AT_ONCE } from "../connection/outbound.js";
 import type { ChannelsCore } from "./core.js";
+import type { ChannelMessage } from "./backend.js";
 import { Subscriber } from "./subscriber.js";
 
 export interface JoinOptions {
@@ -112,7 +115,7 @@ export class Rooms {
       stop: () => socket.signal.removeEventListener("abort", end),
     };
     this.#members.set(socket, member);
-    pump(socket, subscriber).catch(end);
+    subscriber.forwardTo((message) => forward(socket, message, end));
     return member;
   }
 
@@ -129,12 +132,18 @@ export class Rooms {
   }
 }
 
-/** Send each message to the connection as it is (the payload was serialized once, at publish). */
-async function pump(socket: AnySocket, subscriber: Subscriber): Promise<void> {
-  for (;;) {
-    const message = await subscriber.take();
-    if (message === undefined) return;
-    const { payload } = message;
-    await (typeof payload === "string" ? socket.sendText(payload) : socket.sendBytes(payload));
+/**
+ * Send one message to the connection as it is (the payload was serialized once, at publish; a
+ * text payload is framed once too, see transport/frame.ts). Returns what to wait for before the
+ * next, when the connection's send waits.
+ */
+function forward(socket: AnySocket, message: ChannelMessage, end: () => void): Promise<void> | undefined {
+  if (socket.lifecycle !== "open") {
+    end();
+    return undefined;
   }
+  const { payload } = message;
+  const sent = typeof payload === "string" ? socket.sendText(payload) : socket.sendBytes(payload);
+  // Identity, not a turn: every send that left at once returns the connection's one settled promise.
+  return sent === SENT_AT_ONCE ? undefined : sent;
 }

@@ -53,10 +53,6 @@ class Queue<T> {
     this.#items = this.#items.slice(this.#head).filter(keep);
     this.#head = 0;
   }
-  clear(): void {
-    this.#items = [];
-    this.#head = 0;
-  }
 }
 
 export interface SubscriberEvents {
@@ -70,14 +66,27 @@ export interface SubscriberEvents {
 
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 
+/**
+ * A consumer that takes each message synchronously, as it is published (a connection's send).
+ * It returns `undefined` when it is ready for the next one at once, or a promise to wait for
+ * before the next (the connection applies backpressure): meanwhile messages wait in the backlog.
+ */
+export type Forward = (message: ChannelMessage) => PromiseLike<unknown> | undefined;
+
 export class Subscriber implements AsyncIterableIterator<Payload> {
-  readonly #queue = new Queue<ChannelMessage>();
-  readonly #held = new Map<string, ChannelMessage[]>();
+  // The queue and the replay maps are created on first use and dropped once empty: a publish to
+  // a member that keeps up reads none of them (one object less to fetch per subscriber).
+  #queue: Queue<ChannelMessage> | undefined;
+  #held: Map<string, ChannelMessage[]> | undefined;
   /** Per replayed channel, the last id its history held: live messages up to it arriving late are duplicates. */
-  readonly #replayedUpTo = new Map<string, string>();
+  #replayedUpTo: Map<string, string> | undefined;
   readonly #backlog: BacklogOptions;
   readonly #events: SubscriberEvents;
   #waiter: { resolve: (message: ChannelMessage | undefined) => void; reject: (error: unknown) => void } | undefined;
+  /** Set by `forwardTo`: messages go to it synchronously instead of waiting for `take()`. */
+  #forward: Forward | undefined;
+  /** A forwarded message is being handed over, or its consumer asked to wait: the next ones queue. */
+  #forwarding = false;
   #ended = false;
   #error: unknown;
   /** Messages the backlog strategy dropped. */
@@ -102,22 +111,26 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
   /** Messages waiting for the consumer. */
   get backlog(): number {
     let held = 0;
-    for (const list of this.#held.values()) held += list.length;
-    return this.#queue.length + held;
+    for (const list of this.#held?.values() ?? []) held += list.length;
+    return (this.#queue?.length ?? 0) + held;
   }
 
   /** A live message of one of its channels. */
   offer(message: ChannelMessage): void {
     if (this.#ended) return;
-    if (this.#replayedUpTo.size > 0 && message.id !== undefined) {
+    if (this.#held === undefined && this.#replayedUpTo === undefined) {
+      this.#enqueue(message);
+      return;
+    }
+    if (this.#replayedUpTo !== undefined && message.id !== undefined) {
       const upTo = this.#replayedUpTo.get(message.channel);
       if (upTo !== undefined) {
         if (compareIds(message.id, upTo) <= 0) return;
         // Backends deliver each channel in order: past the seam, nothing older can come.
-        this.#replayedUpTo.delete(message.channel);
+        this.#forgetSeam(message.channel);
       }
     }
-    const held = this.#held.get(message.channel);
+    const held = this.#held?.get(message.channel);
     if (held === undefined) {
       this.#enqueue(message);
       return;
@@ -131,13 +144,15 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
 
   /** Hold live messages of `channel` until `replayed(channel, …)`. */
   hold(channel: string): void {
-    if (!this.#ended && !this.#held.has(channel)) this.#held.set(channel, []);
+    if (this.#ended) return;
+    const held = (this.#held ??= new Map());
+    if (!held.has(channel)) held.set(channel, []);
   }
 
   /** The history of `channel` (oldest first), then the live messages held meanwhile that it did not contain. */
   replayed(channel: string, history: readonly ChannelMessage[]): void {
-    const held = this.#held.get(channel);
-    this.#held.delete(channel);
+    const held = this.#held?.get(channel);
+    this.#unhold(channel);
     if (this.#ended) return;
     let last: string | undefined;
     for (const message of history) {
@@ -152,18 +167,44 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
     }
     // The backend may still be delivering messages the history already had (its live feed lags
     // behind the history read): remember where the history ended until the feed passes it.
-    if (last !== undefined && !passed) this.#replayedUpTo.set(channel, last);
+    if (last !== undefined && !passed) (this.#replayedUpTo ??= new Map()).set(channel, last);
   }
 
   /** Leave `channel`: what is queued or held of it is not delivered. */
   forget(channel: string): void {
-    this.#held.delete(channel);
-    this.#replayedUpTo.delete(channel);
-    this.#queue.filter((message) => message.channel !== channel);
+    this.#unhold(channel);
+    this.#forgetSeam(channel);
+    this.#queue?.filter((message) => message.channel !== channel);
+  }
+
+  #unhold(channel: string): void {
+    if (this.#held?.delete(channel) === true && this.#held.size === 0) this.#held = undefined;
+  }
+
+  #forgetSeam(channel: string): void {
+    if (this.#replayedUpTo?.delete(channel) === true && this.#replayedUpTo.size === 0) this.#replayedUpTo = undefined;
+  }
+
+  /**
+   * Hand every message to `forward` as it arrives, in order, instead of through `take()`: no
+   * promise and no turn per message while the consumer keeps up. While it waits, messages queue
+   * in the backlog (bounded by its strategy) and are forwarded once it is ready. The consumer
+   * throwing, or the promise it returned rejecting, ends the subscriber with that error.
+   */
+  forwardTo(forward: Forward): void {
+    if (this.#forward !== undefined || this.#waiter !== undefined) throw new Error("A channel subscription has one consumer at a time");
+    this.#forward = forward;
+    this.#drain();
   }
 
   #enqueue(message: ChannelMessage): void {
     if (this.#ended) return;
+    if (this.#forward !== undefined && !this.#forwarding && (this.#queue === undefined || this.#queue.length === 0)) {
+      this.#hand(message);
+      // Messages offered while it was being handed over (a send that published) queued behind it.
+      if (this.#queue !== undefined && this.#queue.length > 0) this.#drain();
+      return;
+    }
     const waiter = this.#waiter;
     if (waiter !== undefined) {
       this.#waiter = undefined;
@@ -173,9 +214,44 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
     }
     if (this.backlog >= this.#backlog.max) {
       if (!this.#overflow()) return;
-      if (this.#backlog.strategy === "drop-oldest") this.#queue.shift();
+      if (this.#backlog.strategy === "drop-oldest") this.#queue?.shift();
     }
-    this.#queue.push(message);
+    (this.#queue ??= new Queue()).push(message);
+  }
+
+  /** Forward one message; afterwards `#forwarding` says whether the consumer is still busy with it. */
+  #hand(message: ChannelMessage): void {
+    this.#forwarding = true;
+    this.delivered++;
+    let wait: PromiseLike<unknown> | undefined;
+    try {
+      wait = this.#forward!(message);
+    } catch (error) {
+      this.#forwarding = false;
+      this.end(error);
+      return;
+    }
+    if (wait === undefined) this.#forwarding = false;
+    else
+      wait.then(
+        () => {
+          this.#forwarding = false;
+          this.#drain();
+        },
+        (error: unknown) => {
+          this.#forwarding = false;
+          this.end(error);
+        },
+      );
+  }
+
+  /** Forward what queued, in order, until the consumer waits or the queue is empty. */
+  #drain(): void {
+    while (!this.#forwarding && !this.#ended) {
+      const message = this.#queue?.shift();
+      if (message === undefined) return;
+      this.#hand(message);
+    }
   }
 
   /** One message too many: true when the new one is still to be queued (drop-oldest, which already dropped one). */
@@ -200,7 +276,8 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
 
   /** The next message with its channel and id; `undefined` once ended. Rejects with the error it ended with, if any. */
   take(): Promise<ChannelMessage | undefined> {
-    const message = this.#queue.shift();
+    if (this.#forward !== undefined) return Promise.reject(new Error("A channel subscription has one consumer at a time"));
+    const message = this.#queue?.shift();
     if (message !== undefined) {
       this.delivered++;
       return Promise.resolve(message);
@@ -215,9 +292,9 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
     if (this.#ended) return;
     this.#ended = true;
     this.#error = error;
-    this.#queue.clear();
-    this.#held.clear();
-    this.#replayedUpTo.clear();
+    this.#queue = undefined;
+    this.#held = undefined;
+    this.#replayedUpTo = undefined;
     const waiter = this.#waiter;
     this.#waiter = undefined;
     if (waiter !== undefined) {

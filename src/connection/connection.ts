@@ -18,7 +18,7 @@ import { SocketClosedError, SocketStateError, WebSocketDisconnect } from "../wir
 import { type Admitted, admit, closeCodeOf, refusalOf } from "./admission.js";
 import { type AppStats, countFault, countHandlerFinished, countHandlerStarted, countIn, countDiscarded, countDropped } from "./counting.js";
 import { openMailbox, PAUSED_BY_QUEUE, pauseFor, resumeAll, resumeFor } from "./inbound.js";
-import { type BackpressurePolicy, type OutboundHost, SendWaits, writeFrame } from "./outbound.js";
+import { type BackpressurePolicy, type OutboundHost, SendWaits, SENT_AT_ONCE, writeFrame } from "./outbound.js";
 import { type Lifecycle, type LifecycleEffects, startLifecycle } from "./lifecycle.js";
 import { LivenessRecord, type Watched } from "../limits/liveness.js";
 import { type MessageRate, TokenBucket } from "../limits/token-bucket.js";
@@ -67,7 +67,6 @@ export interface ConnectionSettings {
   readonly interleaving: Interleaving;
 }
 
-const RESOLVED = Promise.resolve();
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_DEPENDENCIES: Readonly<Record<string, unknown>> = Object.freeze({});
 const { GOING_AWAY, POLICY_VIOLATION } = CloseCode;
@@ -418,7 +417,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
       }
       return handledRejection(new SocketClosedError(this.lifecycle, operation));
     }
-    return writeFrame(this, this.#transport, data, isBinary) ?? RESOLVED;
+    return writeFrame(this, this.#transport, data, isBinary) ?? SENT_AT_ONCE;
   }
 
   reply(data: string | Uint8Array, isBinary: boolean): Promise<void> | undefined {

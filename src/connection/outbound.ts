@@ -11,6 +11,12 @@ import type { TransportConnection } from "../transport/transport.js";
 import { countDropped, countOut, type Counted } from "./counting.js";
 import { PAUSED_BY_OUTBOUND } from "./inbound.js";
 
+/**
+ * The promise every send that left without waiting returns: one shared, settled promise, so a
+ * caller that fans out (channels) can tell "sent" from "must wait" by identity, with no turn.
+ */
+export const SENT_AT_ONCE: Promise<void> = Promise.resolve();
+
 /** At the high-water mark: `wait` for the client to read, `drop` the newest frame (counted), or `close` (1008). */
 export type BackpressurePolicy = "wait" | "drop" | "close";
 

@@ -26,17 +26,18 @@ const SHORT_STRING = 1024;
 /** Below this many bytes a binary frame is built here in one Buffer (a copy); above, ws writes header and payload. */
 const SHORT_BYTES = 1024;
 
-/** The parts of ws's sender that say whether a frame may bypass it. */
-interface WsSender {
-  /** 0 (DEFAULT) unless the sender is deflating or reading a Blob, when it queues frames. */
-  readonly _state: number;
-  readonly _queue: readonly unknown[];
-}
+const EMPTY = Buffer.alloc(0);
+
 
 export type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
-/** What `accept` wants `ws` to answer with, read back by `handleProtocols` and the `headers` event. */
-const acceptOptions = new WeakMap<IncomingMessage, AcceptOptions>();
+/**
+ * The handshake `accept` is completing, read back by `handleProtocols`, the `headers` event and
+ * the upgrade callback: `ws` completes an upgrade synchronously (no `verifyClient`), so one
+ * variable serves every connection, where a map keyed by request would cost a set and a delete
+ * per handshake.
+ */
+let accepting: { readonly transport: WsTransportConnection; readonly options: AcceptOptions } | undefined;
 
 /**
  * An `upgrade` listener that validates the opening handshake and hands every valid one to
@@ -63,10 +64,10 @@ export function createWsUpgradeListener(
         clientTracking: false,
         maxPayload,
         perMessageDeflate: key === false ? false : { ...key },
-        handleProtocols: (_offered, request) => acceptOptions.get(request)?.subprotocol ?? false,
+        handleProtocols: () => accepting?.options.subprotocol ?? false,
       });
-      server.on("headers", (headers, request) => {
-        const extra = acceptOptions.get(request)?.headers;
+      server.on("headers", (headers) => {
+        const extra = accepting?.options.headers;
         if (extra !== undefined) for (const [name, value] of Object.entries(extra)) headers.push(`${name}: ${value}`);
       });
       byLimit.set(maxPayload, server);
@@ -82,12 +83,48 @@ export function createWsUpgradeListener(
     }
     const connection = new WsTransportConnection(serverFor, request, socket, head, limits.maxPayload);
     onConnection(connection);
-    connection.watch();
+    watchUnanswered(connection);
   };
   return (request, socket, head) => {
     guardSocket(socket);
     afterPendingResponses(socket, handshakeTimeoutMs, () => upgrade(request, socket, head));
   };
+}
+
+/**
+ * Handshakes not answered by the end of the turn they arrived in (guards, dependencies, a slow
+ * handler) are watched from then on (see `watch`); one answered within the turn, the usual
+ * case, never installs a listener for it. Node leaves the upgraded socket paused meanwhile, so
+ * nothing it receives is lost. One list and one scheduled flush per turn, not a closure per
+ * handshake.
+ */
+let unanswered: WsTransportConnection[] = [];
+let watchScheduled = false;
+
+function watchUnanswered(connection: WsTransportConnection): void {
+  if (connection.answered) return;
+  unanswered.push(connection);
+  if (watchScheduled) return;
+  watchScheduled = true;
+  // After every microtask of this turn (as cork.ts flushes): the handler's accept, if it answers at once.
+  queueMicrotask(scheduleWatching);
+}
+
+function scheduleWatching(): void {
+  process.nextTick(watchAll);
+}
+
+function watchAll(): void {
+  watchScheduled = false;
+  const connections = unanswered;
+  unanswered = [];
+  for (const connection of connections) connection.watch();
+}
+
+/** Whether `ws` negotiated no extension (no permessage-deflate): frames may then bypass its sender. */
+function noExtensions(extensions: Record<string, unknown>): boolean {
+  for (const _ in extensions) return false;
+  return true;
 }
 
 /** ws's frame parser: an EventEmitter that reports a protocol violation as `'error'`. */
@@ -159,16 +196,20 @@ class WsTransportConnection implements TransportConnection {
   readonly #maxEarlyBytes: number;
   /** Frames handed to ws and not yet written to the OS. */
   #queuedFrames = 0;
-  /** The write callback of every frame sent without one of its own: one function per connection, not per frame. */
-  readonly #written = (): void => {
-    this.#queuedFrames--;
-  };
+  /** The write callback of every frame sent without one of its own: one function per connection (made on first use), not per frame. */
+  #writtenCallback: (() => void) | undefined;
+  get #written(): () => void {
+    return (this.#writtenCallback ??= () => {
+      this.#queuedFrames--;
+    });
+  }
   /**
-   * The TCP socket, when frames may be written to it directly (no permessage-deflate, whose
-   * frames only ws's sender can build); ws's sender, to check that it holds nothing queued.
+   * The TCP socket, when frames may be written to it directly: no extension (permessage-deflate,
+   * whose frames only ws's sender can build). Without one ws's sender never queues (it queues
+   * only while deflating or reading a Blob, and we send no Blob), so nothing it holds can be
+   * overtaken, and the socket's writable length is all that is buffered.
    */
   #raw: Duplex | undefined;
-  #sender: WsSender | undefined;
   /** ws's own `'error'` listeners on its receiver, run one turn late (see `#adopt`). */
   #receiverErrorListeners: ((error: Error) => void)[] | undefined;
   /** Set while watching an unanswered handshake (see `watch`). */
@@ -190,15 +231,25 @@ class WsTransportConnection implements TransportConnection {
     this.request = new NodeUpgradeRequest(request);
   }
 
+  /** Whether the handshake was answered (accepted or denied). */
+  get answered(): boolean {
+    return this.#socket === undefined;
+  }
+
   /**
-   * The handshake was not answered at once (guards, dependencies, a slow handler): watch the
-   * socket meanwhile. Node leaves an upgraded socket paused, where a client's FIN goes unnoticed,
-   * so read it; a client may not send frames before our answer, but what it sent is kept for ws,
-   * bounded. Handshakes answered in the same tick never pay for this.
+   * The handshake was not answered within its turn (guards, dependencies, a slow handler):
+   * watch the socket meanwhile. Node leaves an upgraded socket paused, where a client's FIN goes
+   * unnoticed, so read it; a client may not send frames before our answer, but what it sent is
+   * kept for ws, bounded. Handshakes answered in the same turn never pay for this.
    */
   watch(): void {
     const socket = this.#socket;
     if (socket === undefined || this.#early !== undefined) return;
+    if (socket.destroyed) {
+      // Gone before the watch began (its 'close' may already have been emitted).
+      this.#end(1006, "", false);
+      return;
+    }
     const early = {
       chunks: [] as Buffer[],
       bytes: 0,
@@ -246,19 +297,26 @@ class WsTransportConnection implements TransportConnection {
     const { head, watched } = this.#unwatch(socket, this.#head);
     this.#rawRequest = undefined;
     this.#socket = undefined;
-    acceptOptions.set(request, options);
     // ws completes the upgrade synchronously when no verifyClient is set; it does not resume a
     // socket that was paused explicitly, so hand a watched one back flowing once ws listens.
-    this.#serverFor(options.compression, this.#maxPayload).handleUpgrade(request, socket, head, (ws) => this.#adopt(ws));
+    accepting = { transport: this, options };
+    try {
+      this.#serverFor(options.compression, this.#maxPayload).handleUpgrade(request, socket, head, WsTransportConnection.#adoptAccepting);
+    } finally {
+      accepting = undefined;
+    }
     if (watched) socket.resume();
     this.#head = undefined;
-    acceptOptions.delete(request);
     if (this.#ws === undefined) {
       // ws refused to finish the upgrade (the socket was already gone); it destroyed the socket.
       socket.destroy();
       this.#end(1006, "", false);
     }
   }
+
+  static #adoptAccepting = (ws: WebSocket): void => {
+    if (accepting !== undefined) accepting.transport.#adopt(ws);
+  };
 
   #adopt(ws: WebSocket): void {
     this.#ws = ws;
@@ -269,11 +327,10 @@ class WsTransportConnection implements TransportConnection {
     ws.on("pong", WsTransportConnection.#onPong);
     ws.on("error", WsTransportConnection.#onError);
     ws.on("close", WsTransportConnection.#onClose);
-    const internals = ws as unknown as { _socket: Duplex; _sender: WsSender; _extensions: Record<string, unknown> };
+    const internals = ws as unknown as { _socket: Duplex; _extensions: Record<string, unknown> };
     corkReads(internals._socket);
-    if (Object.keys(internals._extensions).length === 0) {
+    if (noExtensions(internals._extensions)) {
       this.#raw = internals._socket;
-      this.#sender = internals._sender;
     }
     // The close frame from the peer is seen by the receiver before the TCP connection ends;
     // report it then, so the handler learns of the disconnect without waiting for the socket.
@@ -355,26 +412,44 @@ class WsTransportConnection implements TransportConnection {
       callback?.(new Error("WebSocket is not open"));
       return;
     }
-    this.#queuedFrames++;
-    const written = callback === undefined ? this.#written : (error?: Error | null) => (this.#written(), callback(error ?? undefined));
     const raw = this.#raw;
-    if (raw !== undefined && this.#sender!._state === 0 && this.#sender!._queue.length === 0) {
+    if (raw !== undefined) {
       // Short frames are built here whole and written at once (see frame.ts); ws's sender would
       // allocate a header and write header and payload as two chunks.
       if (typeof data === "string") {
         if (data.length < SHORT_STRING) {
-          raw.write(textFrame(data), written);
+          this.#writeFrame(raw, textFrame(data), callback);
           return;
         }
       } else if (data.byteLength < SHORT_BYTES) {
-        raw.write(bytesFrame(data, isBinary), written);
+        this.#writeFrame(raw, bytesFrame(data, isBinary), callback);
         return;
       }
     }
+    this.#queuedFrames++;
+    const written = callback === undefined ? this.#written : (error?: Error | null) => (this.#written(), callback(error ?? undefined));
     // Long strings go to ws as strings, which it hands to the socket unframed-copied, where a
     // Buffer.from would add an unpooled allocation per frame (the size-dependent cost measured
     // at 4 KiB); long Buffers as they are, header and payload in two chunks.
     ws.send(data, { binary: isBinary }, written);
+  }
+
+  /**
+   * Write one whole frame. A frame the OS takes at once (nothing buffered before it, not corked:
+   * a broadcast's write to an idle socket) is written without a callback, so node schedules
+   * nothing and allocates nothing after it, and it never counts as queued. One the OS took only
+   * part of counts until an empty write queued behind it completes.
+   */
+  #writeFrame(raw: Duplex, frame: Buffer, callback: ((error?: Error) => void) | undefined): void {
+    if (callback === undefined && raw.writableLength === 0 && raw.writableCorked === 0) {
+      raw.write(frame);
+      if (raw.writableLength === 0) return;
+      this.#queuedFrames++;
+      raw.write(EMPTY, this.#written);
+      return;
+    }
+    this.#queuedFrames++;
+    raw.write(frame, callback === undefined ? this.#written : (error?: Error | null) => (this.#written(), callback(error ?? undefined)));
   }
 
   close(code: number, reason: string): void {
@@ -403,7 +478,8 @@ class WsTransportConnection implements TransportConnection {
   }
 
   get bufferedAmount(): number {
-    return this.#ws?.bufferedAmount ?? 0;
+    // Without extensions ws's sender never queues (see `#raw`): what is buffered is the socket's.
+    return this.#raw !== undefined ? this.#raw.writableLength : (this.#ws?.bufferedAmount ?? 0);
   }
 
   get queuedFrames(): number {

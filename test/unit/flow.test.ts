@@ -154,3 +154,28 @@ describe("outbound.ts: writeFrame", () => {
     expect(h.log).toHaveLength(2);
   });
 });
+
+describe("outbound.ts: SENT_AT_ONCE, the identity a fan-out reads", () => {
+  test("a send that left at once returns the one shared settled promise; one past the mark, another", async () => {
+    const { createApp, websocket } = await import("../../src/index.js");
+    const { testClient } = await import("../../src/testing/index.js");
+    const { SENT_AT_ONCE } = await import("../../src/connection/outbound.js");
+    const results: boolean[] = [];
+    const app = createApp({
+      backpressure: { highWaterMark: 1024, policy: "wait" },
+      routes: [
+        websocket("/s", async (socket) => {
+          await socket.accept();
+          results.push(socket.sendText("small") === SENT_AT_ONCE);
+          results.push(socket.sendText("x".repeat(4096)) === SENT_AT_ONCE); // over the mark: this one is written
+          results.push(socket.sendText("after") === SENT_AT_ONCE); // past the mark now: it must wait
+          await socket.close();
+        }),
+      ],
+    });
+    const ws = await testClient(app).connect("/s");
+    await ws.closed;
+    await app.close({ timeoutMs: 1000 });
+    expect(results).toStrictEqual([true, true, false]);
+  });
+});
