@@ -117,7 +117,7 @@ export function isMessageSchema(value: unknown): value is MessageSchema {
 }
 
 /** `content: expected string`, or `expected object` at the root; the first issue, plus a count of the rest. */
-export function describeIssues(issues: ReadonlyArray<StandardSchemaIssue>): string {
+function describeIssues(issues: ReadonlyArray<StandardSchemaIssue>): string {
   const first = issues[0];
   if (first === undefined) return "invalid value";
   const path = (first.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join(".");

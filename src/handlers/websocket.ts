@@ -42,7 +42,7 @@ export interface WebSocketOptions<
 }
 
 /** Compile a low-level handler: inbound frames go to the socket's mailbox, the promise ends the actor. */
-export function compileLowLevel(handler: (socket: AnySocket, dependencies: Readonly<Record<string, unknown>>) => unknown): HandlerLogic {
+function compileLowLevel(handler: (socket: AnySocket, dependencies: Readonly<Record<string, unknown>>) => unknown): HandlerLogic {
   return {
     readsSocket: true,
     start(parent: HandlerParent): HandlerRun {

@@ -14,7 +14,7 @@ type HealthReport = StatsSnapshot["health"];
 import { CHALLENGE, checkToken, presentedToken } from "./token.js";
 
 /** One page watching. */
-export class Viewer {
+class Viewer {
   readonly #hub: InspectionHub;
   readonly #send: (message: FeedMessage) => Promise<void>;
   /** The hub's sequence number at this viewer's last update. */

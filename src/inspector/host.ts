@@ -9,7 +9,7 @@ import { isIPv4, isIPv6 } from "node:net";
 const HOST = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::(\d{1,5}))?$/;
 
 /** The host name of a `Host` header (lower case, IPv6 without brackets), or undefined when it is malformed. */
-export function hostName(header: string | undefined): string | undefined {
+function hostName(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   const match = HOST.exec(header);
   if (match === null) return undefined;

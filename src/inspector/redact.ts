@@ -5,9 +5,9 @@
  */
 
 /** Longest text preview kept per message, in characters. */
-export const PREVIEW_CHARS = 200;
+const PREVIEW_CHARS = 200;
 /** Bytes of a binary message shown as hex. */
-export const PREVIEW_BYTES = 48;
+const PREVIEW_BYTES = 48;
 
 /**
  * A copy of the first `chars` characters of `text` that does not share its memory. V8 makes a
@@ -15,7 +15,7 @@ export const PREVIEW_BYTES = 48;
  * that keeps both): a kept preview of a 1 MB message would keep the megabyte. A round trip through
  * bytes builds a new, flat string.
  */
-export function detachedPrefix(text: string, chars: number): string {
+function detachedPrefix(text: string, chars: number): string {
   return Buffer.from(text.length > chars ? text.slice(0, chars) : text, "utf8").toString("utf8");
 }
 

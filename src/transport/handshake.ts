@@ -36,7 +36,7 @@ export function handshakeProblem(method: string | undefined, headers: IncomingHt
 }
 
 /** More offered subprotocols than any client needs: the list is refused (400), not parsed. */
-export const MAX_SUBPROTOCOLS = 64;
+const MAX_SUBPROTOCOLS = 64;
 
 const NONE: readonly string[] = Object.freeze([]);
 
