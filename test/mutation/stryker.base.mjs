@@ -6,7 +6,7 @@
  * every test of its run, so each half keeps only the suites of its own files — the lifecycle half
  * never loads effect, the messages half never loads xstate.
  *
- * @param {"lifecycle" | "messages"} part
+ * @param {"lifecycle" | "messages" | "machine"} part
  * @param {string[]} mutate
  * @returns {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
