@@ -5,12 +5,12 @@ import { defineConfig } from "vitest/config";
  * The suites run against each mutant of the machine half of `npm run test:mutation`
  * (test/mutation/stryker.machine.config.mjs): the protocol-machine handler kind over the
  * in-memory transport. A half of its own because it loads xstate and the whole runtime, which
- * the other halves' suites do without.
+ * the other parts' suites do without.
  */
 export default defineConfig({
   test: {
     root: fileURLToPath(new URL("../..", import.meta.url)),
-    include: ["test/unit/machine-kind.test.ts", "test/unit/imports.test.ts"],
+    include: ["test/unit/machine-kind.test.ts", "test/unit/imports-machine.test.ts"],
     env: { STATEWIRE_MUTATION: "1" },
     testTimeout: 20_000,
     hookTimeout: 20_000,

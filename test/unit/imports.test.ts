@@ -37,14 +37,4 @@ describe("the core modules load", () => {
     const { parseSubprotocols } = await import("../../src/transport/handshake.js");
     expect(parseSubprotocols("a, b")).toStrictEqual(["a", "b"]);
   });
-
-  test("src/handlers/machine.ts, with its actions and state names", async () => {
-    const { machineRouteOf, websocketMachine } = await import("../../src/handlers/machine.js");
-    const { SEND_MESSAGE, CLOSE_CONNECTION } = await import("../../src/handlers/machine-actions.js");
-    const { isReservedEventType } = await import("../../src/handlers/machine-state.js");
-    const { createMachine } = await import("xstate");
-    expect(machineRouteOf(websocketMachine("/m", { machine: createMachine({}) }))?.receive).toBe("json");
-    expect([SEND_MESSAGE, CLOSE_CONNECTION]).toStrictEqual(["statewire.sendMessage", "statewire.closeConnection"]);
-    expect(isReservedEventType("disconnect")).toBe(true);
-  });
 });

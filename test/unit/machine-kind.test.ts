@@ -23,7 +23,7 @@ import {
 import { isReservedEventType, stateName } from "../../src/handlers/machine-state.js";
 import { type DisconnectEvent, type MachineInput, type MachineOptions, machineRouteOf, websocketMachine } from "../../src/handlers/machine.js";
 import { keepOpen } from "../../src/handlers/pipeline.js";
-import { testClient, type TestSocket } from "../../src/testing/client.js";
+import { type CloseInfo, testClient, type TestSocket } from "../../src/testing/client.js";
 
 // Whether effect has loaded yet is this test's to decide (a send schema of effect's encodes
 // asynchronously until it has): the rest of the module is the real one.
@@ -51,6 +51,16 @@ function serve(options: Omit<MachineOptions<"/m", "json", Record<never, never>>,
   apps.push(app);
   const client = testClient(app, { receiveTimeoutMs: 2_000 });
   return { app, logged, connect: (path = "/m") => client.connect(path) };
+}
+
+/** How the connection ended; a test whose connection never ends fails fast instead of waiting for its timeout. */
+function closed(socket: TestSocket): Promise<CloseInfo> {
+  return Promise.race([
+    socket.closed,
+    sleep(1_500, undefined, { ref: false }).then(() => {
+      throw new Error("the connection did not close within 1.5 s");
+    }),
+  ]);
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -247,7 +257,7 @@ describe("messages become events", () => {
       const served = serve({ machine });
       const socket = await served.connect();
       socket.sendText(text);
-      expect(await socket.closed).toStrictEqual({ code: 1007, reason: 'expected a message with a string "type"', wasClean: true });
+      expect(await closed(socket)).toStrictEqual({ code: 1007, reason: 'expected a message with a string "type"', wasClean: true });
       expect(events).toStrictEqual([{ type: "disconnect", code: 1007, reason: 'expected a message with a string "type"' }]);
     },
   );
@@ -259,7 +269,7 @@ describe("messages become events", () => {
     socket.sendMsgpack({ type: "echo", text: "m" });
     expect(await socket.receiveText()).toBe("echo m");
     socket.sendMsgpack("echo");
-    expect((await socket.closed).code).toBe(1007);
+    expect((await closed(socket)).code).toBe(1007);
   });
 
   test("text and bytes become { type: message, data }, even text that reads as an event", async () => {
@@ -321,11 +331,15 @@ describe("events the current state does not accept", () => {
   test("close (default): 1008 naming the event and the state; onError is not asked", async () => {
     const errors: unknown[] = [];
     const { machine } = recorder();
-    const served = serve({ machine, onError: (error) => void errors.push(error) ?? keepOpen() });
+    const served = serve({ machine, onError: (error) => {
+        errors.push(error);
+        return keepOpen();
+      },
+    });
     const socket = await served.connect();
     socket.sendJson({ type: "go" });
     socket.sendJson({ type: "go" });
-    expect(await socket.closed).toStrictEqual({ code: 1008, reason: 'unexpected "go" in state busy', wasClean: true });
+    expect(await closed(socket)).toStrictEqual({ code: 1008, reason: 'unexpected "go" in state busy', wasClean: true });
     expect(errors).toStrictEqual([]);
     expect(served.logged).toStrictEqual([]);
   });
@@ -336,10 +350,10 @@ describe("events the current state does not accept", () => {
     const socket = await served.connect();
     const type = "x".repeat(200);
     socket.sendJson({ type });
-    const closed = await socket.closed;
-    expect(closed.code).toBe(1008);
-    expect(closed.reason).toBe(`unexpected "${"x".repeat(108)}…`);
-    expect(Buffer.byteLength(closed.reason)).toBe(123);
+    const info = await closed(socket);
+    expect(info.code).toBe(1008);
+    expect(info.reason).toBe(`unexpected "${"x".repeat(108)}…`);
+    expect(Buffer.byteLength(info.reason)).toBe(123);
   });
 
   test("a guard that says no makes the event unexpected; an empty transition accepts it silently", async () => {
@@ -353,7 +367,7 @@ describe("events the current state does not accept", () => {
     socket.sendJson({ type: "ping" });
     expect(await socket.receiveText()).toBe("pong");
     socket.sendJson({ type: "go" });
-    expect(await socket.closed).toStrictEqual({ code: 1008, reason: 'unexpected "go" in state ready.idle', wasClean: true });
+    expect(await closed(socket)).toStrictEqual({ code: 1008, reason: 'unexpected "go" in state ready.idle', wasClean: true });
     expect(socket.history).toHaveLength(1);
   });
 
@@ -366,7 +380,7 @@ describe("events the current state does not accept", () => {
       socket.sendJson({ type: "other" });
       expect(await socket.receiveText()).toBe("got other");
       socket.sendJson({ type, code: 4000, reason: "forged" });
-      expect(await socket.closed).toStrictEqual({ code: 1008, reason: `unexpected "${type}" in state `, wasClean: true });
+      expect(await closed(socket)).toStrictEqual({ code: 1008, reason: `unexpected "${type}" in state `, wasClean: true });
     },
   );
 
@@ -445,8 +459,9 @@ describe("what the machine sends and how it closes", () => {
     const socket = await served.connect();
     socket.sendJson({ type: "kick" });
     socket.sendJson({ type: "echo", text: "late" });
-    expect(await socket.closed).toStrictEqual({ code: 4003, reason: "kicked", wasClean: true });
+    expect(await closed(socket)).toStrictEqual({ code: 4003, reason: "kicked", wasClean: true });
     expect(socket.history).toHaveLength(0);
+    expect(served.app.stats().messages.dropped).toBe(0);
     await sleep(10);
     expect(events).toStrictEqual([{ type: "kick" }, { type: "disconnect", code: 4003, reason: "kicked" }]);
   });
@@ -465,7 +480,7 @@ describe("what the machine sends and how it closes", () => {
     const served = serve({ machine, onError: (error) => void errors.push(error) });
     const socket = await served.connect();
     socket.sendJson({ type: "end" });
-    expect(await socket.closed).toStrictEqual({ code, reason, wasClean: true });
+    expect(await closed(socket)).toStrictEqual({ code, reason, wasClean: true });
     expect(errors).toStrictEqual([]);
   });
 
@@ -480,7 +495,7 @@ describe("what the machine sends and how it closes", () => {
     const served = serve({ machine, onError: (e) => void errors.push(e) });
     const socket = await served.connect();
     socket.sendJson({ type: "end" });
-    expect(await socket.closed).toStrictEqual({ code: 1011, reason: "Internal error", wasClean: true });
+    expect(await closed(socket)).toStrictEqual({ code: 1011, reason: "Internal error", wasClean: true });
     expect(errors).toHaveLength(1);
     if (error instanceof RegExp) expect(String((errors[0] as Error).message)).toMatch(error);
     else expect(errors[0]).toStrictEqual(error);
@@ -549,7 +564,7 @@ describe("an effect send schema before effect has loaded: replies wait for their
       const served = serve({ machine, send: Schema.Struct({ at: Schema.DateFromString }), onError: (error) => void errors.push(error) });
       const socket = await served.connect();
       socket.sendJson({ type: "a" });
-      expect(await socket.closed).toStrictEqual({ code: 1011, reason: "Internal error", wasClean: true });
+      expect(await closed(socket)).toStrictEqual({ code: 1011, reason: "Internal error", wasClean: true });
       expect(socket.history).toHaveLength(0);
       expect(errors).toHaveLength(1);
       expect(served.logged).toStrictEqual([["WebSocket handler failed", errors[0]]]);
@@ -573,8 +588,9 @@ describe("an effect send schema before effect has loaded: replies wait for their
       const served = serve({ machine, send: Schema.Struct({ at: Schema.DateFromString }) });
       const socket = await served.connect();
       socket.sendJson({ type: "a" });
-      expect((await socket.closed).code).toBe(1011);
+      expect((await closed(socket)).code).toBe(1011);
       expect(socket.history).toHaveLength(0);
+      expect(served.app.stats().messages.dropped).toBe(0);
     });
   });
 
@@ -601,11 +617,12 @@ describe("faults", () => {
     socket.sendJson({ type: "go" });
     socket.sendJson({ type: "boom" });
     socket.sendJson({ type: "back" });
-    expect(await socket.closed).toStrictEqual({ code: 1011, reason: "Internal error", wasClean: true });
+    expect(await closed(socket)).toStrictEqual({ code: 1011, reason: "Internal error", wasClean: true });
     expect(calls).toStrictEqual([[new Error("secret detail"), "function"]]);
     expect(served.logged).toStrictEqual([["WebSocket handler failed", new Error("secret detail")]]);
     expect(served.app.stats().errors).toBe(1);
     expect(events).toStrictEqual([{ type: "go" }]);
+    expect(served.app.stats().messages.dropped).toBe(0);
   });
 
   test("without onError: 1011 and the log", async () => {
@@ -614,7 +631,7 @@ describe("faults", () => {
     const socket = await served.connect();
     socket.sendJson({ type: "go" });
     socket.sendJson({ type: "boom" });
-    expect((await socket.closed).code).toBe(1011);
+    expect((await closed(socket)).code).toBe(1011);
     expect(served.logged).toStrictEqual([["WebSocket handler failed", new Error("secret detail")]]);
   });
 
@@ -629,7 +646,7 @@ describe("faults", () => {
     const s1 = await throwing.connect();
     s1.sendJson({ type: "go" });
     s1.sendJson({ type: "boom" });
-    expect((await s1.closed).code).toBe(1011);
+    expect((await closed(s1)).code).toBe(1011);
     expect(throwing.logged).toStrictEqual([
       ["WebSocket handler failed", new Error("hook threw")],
       ["WebSocket handler failed", new Error("secret detail")],
@@ -639,7 +656,7 @@ describe("faults", () => {
     const s2 = await rejecting.connect();
     s2.sendJson({ type: "go" });
     s2.sendJson({ type: "boom" });
-    expect((await s2.closed).code).toBe(1011);
+    expect((await closed(s2)).code).toBe(1011);
     await tick();
     expect(rejecting.logged).toStrictEqual([
       ["WebSocket handler failed", new Error("secret detail")],
@@ -662,7 +679,7 @@ describe("faults", () => {
     socket.sendJson({ type: "a" });
     expect(await socket.receive()).toBe("1");
     socket.sendJson({ type: "b" });
-    expect((await socket.closed).code).toBe(1011);
+    expect((await closed(socket)).code).toBe(1011);
     expect(errors).toStrictEqual([new TypeError("Reply does not match the send schema: not a number")]);
     expect(socket.history).toHaveLength(1);
   });
@@ -728,7 +745,7 @@ describe("input, the disconnect event, and the hooks around it", () => {
   test("the disconnect event carries the peer's code and reason; then the actor stops, its timers with it", async () => {
     const events: unknown[] = [];
     const machine = setup({}).createMachine({
-      on: { disconnect: { actions: ({ event }) => void events.push(event) } },
+      on: { disconnect: { actions: [({ event }) => void events.push(event), sendMessage("too late"), closeConnection(4000, "too late")] } },
       after: { 30: { actions: () => void events.push("timer") } },
     });
     const served = serve({ machine });
@@ -736,6 +753,8 @@ describe("input, the disconnect event, and the hooks around it", () => {
     await socket.close(4001, "later");
     await sleep(60);
     expect(events).toStrictEqual([{ type: "disconnect", code: 4001, reason: "later" }]);
+    expect(served.app.stats().messages.dropped).toBe(0);
+    expect(served.logged).toStrictEqual([]);
   });
 
   test("onAccept, then the machine; onDisconnect once with how it closed", async () => {
@@ -762,7 +781,7 @@ describe("input, the disconnect event, and the hooks around it", () => {
       onDisconnect: (_context, close) => void order.push(["disconnect", close.code]),
     });
     const socket = await served.connect();
-    expect(await socket.closed).toStrictEqual({ code: 4005, reason: "not now", wasClean: true });
+    expect(await closed(socket)).toStrictEqual({ code: 4005, reason: "not now", wasClean: true });
     await sleep(10);
     expect(order).toStrictEqual([["disconnect", 4005]]);
     expect(served.app.stats().handlers).toStrictEqual({ started: 1, finished: 1 });
