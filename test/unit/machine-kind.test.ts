@@ -10,8 +10,9 @@ import { type AnyStateMachine, createActor, type EventObject, setup } from "xsta
 import { type App, createApp } from "../../src/app/app.js";
 import { effectIfLoaded } from "../../src/codec/effect.js";
 import type { Logger } from "../../src/connection/logger.js";
-import type { ConnectionObserver } from "../../src/connection/observer.js";
+import { type ConnectionObserver, ObserverHub } from "../../src/connection/observer.js";
 import type { AnySocket } from "../../src/connection/socket.js";
+import type { HandlerParent } from "../../src/handlers/actor.js";
 import { websocketListener } from "../../src/handlers/listener.js";
 import {
   CLOSE_CONNECTION,
@@ -834,5 +835,149 @@ describe("the inspector's view: the machine's start and transitions", () => {
       ["transition", "number", "idle", "disconnect", "idle"],
       ["transition", "number", "idle", "xstate.stop", "idle"],
     ]);
+  });
+});
+
+/**
+ * The actor against the HandlerParent contract alone (src/handlers/actor.ts), with a parent that
+ * records what it is asked. The real connection tells the actor `disconnect` as soon as it starts
+ * closing, which hides whether the actor itself keeps its word; the contract does not promise
+ * that, so these tests hold the actor to it: nothing handled or sent once it closed or failed,
+ * the next message held until the replies of the one before drained.
+ */
+describe("the actor against its parent's contract", () => {
+  interface Recorded {
+    readonly log: unknown[][];
+    readonly parent: HandlerParent;
+    /** What `reply` returns next. */
+    replyWith: () => Promise<void> | undefined;
+  }
+  function recordingParent(): Recorded {
+    let resolveClosed!: (outcome: unknown) => void;
+    const socket = {
+      lifecycle: "connecting",
+      params: {},
+      query: {},
+      headers: {},
+      state: {},
+      signal: new AbortController().signal,
+      closed: new Promise((resolve) => (resolveClosed = resolve)),
+      accept() {
+        socket.lifecycle = "open";
+        return Promise.resolve();
+      },
+      close(code: number, reason: string) {
+        recorded.log.push(["close", code, reason]);
+        return Promise.resolve();
+      },
+    };
+    const recorded: Recorded = {
+      log: [],
+      replyWith: () => undefined,
+      parent: {
+        id: 1,
+        socket: socket as unknown as AnySocket,
+        observers: new ObserverHub(),
+        dependencies: {},
+        inboundHighWater: 64,
+        inboundHighWaterBytes: Infinity,
+        fail: (error) => void recorded.log.push(["fail", error]),
+        finished: () => void recorded.log.push(["finished"]),
+        enqueue: () => {},
+        reply: (data) => {
+          recorded.log.push(["reply", data]);
+          return recorded.replyWith();
+        },
+        pauseInbound: () => {},
+        resumeInbound: () => {},
+        discarded: () => void recorded.log.push(["discarded"]),
+        interleave: () => undefined,
+      },
+    };
+    void resolveClosed;
+    return recorded;
+  }
+  const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+
+  test("after closeConnection: nothing more sent, closed once, no message handled", async () => {
+    const handled: string[] = [];
+    const machine = setup({}).createMachine({
+      on: { "*": { actions: [({ event }) => void handled.push(event.type), closeConnection(4000, "x"), sendMessage("after")] } },
+    });
+    const recorded = recordingParent();
+    const actor = websocketMachine("/p", { machine }).logic.start(recorded.parent);
+    await tick();
+    actor.message(json({ type: "a" }), false);
+    actor.message(json({ type: "b" }), false);
+    await tick();
+    expect(recorded.log).toStrictEqual([["close", 4000, "x"]]);
+    expect(handled).toStrictEqual(["a"]);
+  });
+
+  test("after a fault: failed once, no message handled", async () => {
+    const handled: string[] = [];
+    const machine = setup({}).createMachine({
+      on: {
+        "*": {
+          actions: [
+            ({ event }) => void handled.push(event.type),
+            () => {
+              throw new Error("fault");
+            },
+          ],
+        },
+      },
+    });
+    const recorded = recordingParent();
+    const actor = websocketMachine("/p", { machine }).logic.start(recorded.parent);
+    await tick();
+    actor.message(json({ type: "a" }), false);
+    actor.message(json({ type: "b" }), false);
+    await tick();
+    expect(recorded.log).toStrictEqual([["fail", new Error("fault")]]);
+    expect(handled).toStrictEqual(["a"]);
+  });
+
+  test.each([1, 2])("the next message waits until the %i replies of the one before drained", async (replies) => {
+    const handled: string[] = [];
+    const machine = setup({}).createMachine({
+      on: { "*": { actions: [({ event }) => void handled.push(event.type), ...Array.from({ length: replies }, (_, i) => sendMessage(`r${i}`))] } },
+    });
+    const recorded = recordingParent();
+    const drains: (() => void)[] = [];
+    recorded.replyWith = () => new Promise<void>((resolve) => drains.push(resolve));
+    const actor = websocketMachine("/p", { machine }).logic.start(recorded.parent);
+    await tick();
+    actor.message(json({ type: "a" }), false);
+    actor.message(json({ type: "b" }), false);
+    await tick();
+    expect(handled).toStrictEqual(["a"]);
+    expect(drains).toHaveLength(replies);
+    for (const [index, drain] of [...drains].entries()) {
+      drain();
+      await tick();
+      expect(handled).toStrictEqual(index === replies - 1 ? ["a", "b"] : ["a"]);
+    }
+  });
+
+  test("a reply that fits (no promise) holds nothing back", async () => {
+    const handled: string[] = [];
+    const machine = setup({}).createMachine({ on: { "*": { actions: [({ event }) => void handled.push(event.type), sendMessage("r")] } } });
+    const recorded = recordingParent();
+    const actor = websocketMachine("/p", { machine }).logic.start(recorded.parent);
+    await tick();
+    actor.message(json({ type: "a" }), false);
+    actor.message(json({ type: "b" }), false);
+    expect(handled).toStrictEqual(["a", "b"]);
+  });
+
+  test("a disconnect before the machine started: no machine, finished once", async () => {
+    const started: string[] = [];
+    const machine = setup({}).createMachine({ entry: () => void started.push("machine") });
+    const recorded = recordingParent();
+    const actor = websocketMachine("/p", { machine, onAccept: () => sleep(5) }).logic.start(recorded.parent);
+    expect(() => actor.disconnect(1006, "")).not.toThrow();
+    await sleep(20);
+    expect(started).toStrictEqual([]);
   });
 });
