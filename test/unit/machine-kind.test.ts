@@ -851,6 +851,9 @@ describe("the actor against its parent's contract", () => {
     readonly parent: HandlerParent;
     /** What `reply` returns next. */
     replyWith: () => Promise<void> | undefined;
+    /** The connection has closed: `socket.closed` settles. */
+    close(): void;
+    readonly socket: { lifecycle: string };
   }
   function recordingParent(): Recorded {
     let resolveClosed!: (outcome: unknown) => void;
@@ -874,6 +877,8 @@ describe("the actor against its parent's contract", () => {
     const recorded: Recorded = {
       log: [],
       replyWith: () => undefined,
+      close: () => resolveClosed({ code: 1000, reason: "", initiator: "server" }),
+      socket,
       parent: {
         id: 1,
         socket: socket as unknown as AnySocket,
@@ -894,7 +899,6 @@ describe("the actor against its parent's contract", () => {
         interleave: () => undefined,
       },
     };
-    void resolveClosed;
     return recorded;
   }
   const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
@@ -979,5 +983,50 @@ describe("the actor against its parent's contract", () => {
     expect(() => actor.disconnect(1006, "")).not.toThrow();
     await sleep(20);
     expect(started).toStrictEqual([]);
+  });
+
+  test.each([false, true])("a connection no longer open after onAccept (disconnect told later: %s): no machine, finished once", async (told) => {
+    const started: string[] = [];
+    const machine = setup({}).createMachine({ entry: () => void started.push("machine") });
+    const recorded = recordingParent();
+    const actor = websocketMachine("/p", {
+      machine,
+      onAccept: () => {
+        recorded.socket.lifecycle = "closing";
+      },
+    }).logic.start(recorded.parent);
+    await tick();
+    if (told) actor.disconnect(1000, "");
+    recorded.close();
+    await tick();
+    expect(started).toStrictEqual([]);
+    expect(recorded.log).toStrictEqual([["finished"]]);
+  });
+
+  test("replies that waited for effect to load go out in order; once it has, replies go out at once again", async () => {
+    const effect = await import("effect");
+    const loadedNow = vi.mocked(effectIfLoaded);
+    loadedNow.mockReturnValue(undefined);
+    try {
+      const machine = setup({}).createMachine({
+        on: { a: { actions: [sendMessage({ n: 1 }), sendMessage({ n: 2 }), sendMessage({ n: 3 })] }, b: { actions: sendMessage({ n: 4 }) } },
+      });
+      const recorded = recordingParent();
+      const actor = websocketMachine("/p", { machine, send: effect.Schema.Struct({ n: effect.Schema.Number }) }).logic.start(recorded.parent);
+      await tick();
+      actor.message(json({ type: "a" }), false);
+      expect(recorded.log).toStrictEqual([]);
+      await tick();
+      expect(recorded.log).toStrictEqual([
+        ["reply", '{"n":1}'],
+        ["reply", '{"n":2}'],
+        ["reply", '{"n":3}'],
+      ]);
+      actor.message(json({ type: "b" }), false);
+      expect(recorded.log.at(-1)).toStrictEqual(["reply", '{"n":4}']);
+    } finally {
+      loadedNow.mockReset();
+      loadedNow.mockImplementation(() => effect);
+    }
   });
 });
