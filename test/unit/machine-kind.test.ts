@@ -906,7 +906,7 @@ describe("the actor against its parent's contract", () => {
   test("after closeConnection: nothing more sent, closed once, no message handled", async () => {
     const handled: string[] = [];
     const machine = setup({}).createMachine({
-      on: { "*": { actions: [({ event }) => void handled.push(event.type), closeConnection(4000, "x"), sendMessage("after")] } },
+      on: { "*": { actions: [({ event }) => void handled.push(event.type), closeConnection(4000, "x"), sendMessage("after"), closeConnection(4001, "again")] } },
     });
     const recorded = recordingParent();
     const actor = websocketMachine("/p", { machine }).logic.start(recorded.parent);
@@ -1028,5 +1028,107 @@ describe("the actor against its parent's contract", () => {
       loadedNow.mockReset();
       loadedNow.mockImplementation(() => effect);
     }
+  });
+
+  /** Run `body` with effect not loaded yet, as far as the codec can tell. */
+  async function beforeEffectLoads(body: (effect: typeof import("effect")) => Promise<void>): Promise<void> {
+    const effect = await import("effect");
+    const loadedNow = vi.mocked(effectIfLoaded);
+    loadedNow.mockReturnValue(undefined);
+    try {
+      await body(effect);
+    } finally {
+      loadedNow.mockReset();
+      loadedNow.mockImplementation(() => effect);
+    }
+  }
+
+  test("one reply that waited for effect: the next step's reply goes out at once", async () => {
+    await beforeEffectLoads(async ({ Schema }) => {
+      const machine = setup({}).createMachine({ on: { a: { actions: sendMessage({ n: 1 }) }, b: { actions: sendMessage({ n: 2 }) } } });
+      const recorded = recordingParent();
+      const actor = websocketMachine("/p", { machine, send: Schema.Struct({ n: Schema.Number }) }).logic.start(recorded.parent);
+      await tick();
+      actor.message(json({ type: "a" }), false);
+      await tick();
+      actor.message(json({ type: "b" }), false);
+      expect(recorded.log).toStrictEqual([
+        ["reply", '{"n":1}'],
+        ["reply", '{"n":2}'],
+      ]);
+    });
+  });
+
+  test("replies waiting for effect when the machine fails, or the peer leaves, are not sent; the fault is reported once", async () => {
+    await beforeEffectLoads(async ({ Schema }) => {
+      const failing = setup({}).createMachine({
+        on: {
+          a: {
+            actions: [
+              sendMessage({ n: 1 }),
+              sendMessage({ n: 2 }),
+              () => {
+                throw new Error("fault");
+              },
+            ],
+          },
+        },
+      });
+      const send = Schema.Struct({ n: Schema.Number });
+      const r1 = recordingParent();
+      const a1 = websocketMachine("/p", { machine: failing, send }).logic.start(r1.parent);
+      await tick();
+      a1.message(json({ type: "a" }), false);
+      await tick();
+      expect(r1.log).toStrictEqual([["fail", new Error("fault")]]);
+
+      const replying = setup({}).createMachine({ on: { a: { actions: [sendMessage({ n: 1 }), sendMessage({ n: 2 })] } } });
+      const r2 = recordingParent();
+      const a2 = websocketMachine("/p", { machine: replying, send }).logic.start(r2.parent);
+      await tick();
+      a2.message(json({ type: "a" }), false);
+      a2.disconnect(1001, "");
+      await tick();
+      expect(r2.log).toStrictEqual([]);
+
+      const invalid = setup({}).createMachine({
+        on: {
+          a: {
+            actions: [
+              sendMessage({ n: "not a number" }),
+              () => {
+                throw new Error("fault");
+              },
+            ],
+          },
+        },
+      });
+      const r3 = recordingParent();
+      const a3 = websocketMachine("/p", { machine: invalid, send }).logic.start(r3.parent);
+      await tick();
+      a3.message(json({ type: "a" }), false);
+      await tick();
+      expect(r3.log).toStrictEqual([["fail", new Error("fault")]]);
+    });
+  });
+
+  test("replies outside a message (entry actions, timers) wait for nothing and fail nothing", async () => {
+    await beforeEffectLoads(async ({ Schema }) => {
+      const machine = setup({}).createMachine({ entry: [sendMessage({ n: 1 }), sendMessage({ n: 2 })] });
+      const recorded = recordingParent();
+      websocketMachine("/p", { machine, send: Schema.Struct({ n: Schema.Number }) }).logic.start(recorded.parent);
+      await tick();
+      await tick();
+      expect(recorded.log).toStrictEqual([
+        ["reply", '{"n":1}'],
+        ["reply", '{"n":2}'],
+      ]);
+    });
+    const machine = setup({}).createMachine({ entry: sendMessage("slow") });
+    const recorded = recordingParent();
+    recorded.replyWith = () => new Promise<void>(() => {});
+    websocketMachine("/p", { machine }).logic.start(recorded.parent);
+    await tick();
+    expect(recorded.log).toStrictEqual([["reply", "slow"]]);
   });
 });
