@@ -1131,4 +1131,26 @@ describe("the actor against its parent's contract", () => {
     await tick();
     expect(recorded.log).toStrictEqual([["reply", "slow"]]);
   });
+
+  test("after a reply the send schema refuses: the rest of the step sends nothing, and no more messages are handled", async () => {
+    const numbers = {
+      "~standard": {
+        version: 1 as const,
+        vendor: "test",
+        validate: (value: unknown) => (typeof value === "number" ? { value } : { issues: [{ message: "not a number" }] }),
+      },
+    };
+    const handled: string[] = [];
+    const machine = setup({}).createMachine({
+      on: { "*": { actions: [({ event }) => void handled.push(event.type), sendMessage({ refused: true }), sendMessage(1), closeConnection(4000)] } },
+    });
+    const recorded = recordingParent();
+    const actor = websocketMachine("/p", { machine, send: numbers }).logic.start(recorded.parent);
+    await tick();
+    actor.message(json({ type: "a" }), false);
+    actor.message(json({ type: "b" }), false);
+    await tick();
+    expect(recorded.log).toStrictEqual([["fail", new TypeError("Reply does not match the send schema: not a number")]]);
+    expect(handled).toStrictEqual(["a"]);
+  });
 });
