@@ -262,12 +262,20 @@ class MachineRun implements HandlerRun {
   #send(value: unknown): void {
     if (this.#disconnected || this.#closing || this.#crashed) return;
     if (this.#encoding !== undefined) {
-      // An earlier reply is still being encoded (effect loading): keep the order.
-      const queued = this.#encoding.then(() => this.#send(value));
+      // An earlier reply is still being encoded (effect loading): keep the order. The queued
+      // reply is encoded when its turn comes, not queued again (that would never end).
+      const queued: Promise<void> = this.#encoding.then(() => {
+        if (this.#encoding === queued) this.#encoding = undefined;
+        if (!this.#disconnected && !this.#closing && !this.#crashed) this.#encodeAndReply(value);
+      });
       this.#encoding = queued;
       this.#drains?.push(queued);
       return;
     }
+    this.#encodeAndReply(value);
+  }
+
+  #encodeAndReply(value: unknown): void {
     let frame;
     try {
       frame = this.#behavior.spec.encode(value);
@@ -343,7 +351,10 @@ class MachineRun implements HandlerRun {
       } catch {
         // The connection is over; an error here has nowhere to close to.
       }
-      actor.stop();
+      // Stopped a microtask later: when the machine closed the connection itself (closeConnection,
+      // a reply the backpressure policy refused), this runs inside its own step, and the event
+      // waits in its queue until that step ends; stopping now would drop it. No timer runs sooner.
+      queueMicrotask(() => actor.stop());
     }
     this.#disconnected = true;
     if (this.#opened) this.#finish();

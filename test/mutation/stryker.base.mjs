@@ -1,12 +1,13 @@
 // @ts-check
 /**
- * What both halves of `npm run test:mutation` share. The run is split in two because of
+ * What the three parts of `npm run test:mutation` share. The run is split because of
  * Stryker's static mutants: a mutant in code that runs when a module loads (the connection
  * machine's definition, the compiled lifecycle table, the close-code names) is tested against
- * every test of its run, so each half keeps only the suites of its own files — the lifecycle half
- * never loads effect, the messages half never loads xstate.
+ * every test of its run, so each part keeps only the suites of its own files — the lifecycle part
+ * never loads effect, the messages part never loads xstate, and only the machine part loads the
+ * whole runtime (its suite drives the machine kind over the in-memory transport).
  *
- * @param {"lifecycle" | "messages"} part
+ * @param {"lifecycle" | "messages" | "machine"} part
  * @param {string[]} mutate
  * @returns {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
