@@ -12,7 +12,7 @@ import { effectIfLoaded } from "../../src/codec/effect.js";
 import type { Logger } from "../../src/connection/logger.js";
 import { type ConnectionObserver, ObserverHub } from "../../src/connection/observer.js";
 import type { AnySocket } from "../../src/connection/socket.js";
-import type { HandlerParent } from "../../src/handlers/actor.js";
+import type { HandlerParent } from "../../src/connection/handler.js";
 import { websocketListener } from "../../src/handlers/listener.js";
 import {
   CLOSE_CONNECTION,
@@ -893,8 +893,8 @@ describe("the actor against its parent's contract", () => {
           recorded.log.push(["reply", data]);
           return recorded.replyWith();
         },
-        pauseInbound: () => {},
-        resumeInbound: () => {},
+        pause: () => {},
+        resume: () => {},
         discarded: () => void recorded.log.push(["discarded"]),
         interleave: () => undefined,
       },
