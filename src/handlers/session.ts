@@ -3,7 +3,7 @@
  * connection is open, `onDisconnect` exactly once after it closed (only if it was accepted).
  */
 import type { ConnectionOutcome, ConnectionState } from "../../machines/connection.js";
-import type { AcceptInit } from "../connection/socket.js";
+import { type AcceptInit, type AnySocket, Socket } from "../connection/socket.js";
 import type { HandlerParent } from "../connection/handler.js";
 import type { AnyContext } from "./context.js";
 
@@ -42,6 +42,37 @@ export async function openSession<Context extends AnyContext>(
   } catch (error) {
     parent.fail(error);
     return { accepted, ready: false };
+  }
+}
+
+const OPENED: Opened = Object.freeze({ accepted: true, ready: true });
+const NOT_OPENED: Opened = Object.freeze({ accepted: false, ready: false });
+
+/**
+ * `openSession` without an accept function nor `onAccept` (most routes): answered within the
+ * call, no promise turn, when the socket opened at once (`Socket.accept` is synchronous). A
+ * socket class whose accept is its own, or a client that left meanwhile, takes the awaited way.
+ */
+export function openPlainSession(parent: HandlerParent, socket: AnySocket, init: AcceptInit): Opened | Promise<Opened> {
+  if (socket.lifecycle !== "connecting") return NOT_OPENED;
+  let accepting: Promise<void>;
+  try {
+    accepting = socket.accept(init);
+  } catch (error) {
+    parent.fail(error);
+    return NOT_OPENED;
+  }
+  if (socket.accept === Socket.prototype.accept && (socket.lifecycle as ConnectionState) === "open") return OPENED;
+  return acceptedLater(parent, socket, accepting);
+}
+
+async function acceptedLater(parent: HandlerParent, socket: AnySocket, accepting: Promise<void>): Promise<Opened> {
+  try {
+    await accepting;
+    return { accepted: true, ready: (socket.lifecycle as ConnectionState) === "open" };
+  } catch (error) {
+    parent.fail(error);
+    return NOT_OPENED;
   }
 }
 
