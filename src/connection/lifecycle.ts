@@ -151,6 +151,17 @@ function compile(): Record<ConnectionState, CompiledState> {
 
 const table = compile();
 
+/** `{ ...context, ...update }` with the context's one shape (no generic spread, docs/architecture.md §5). */
+function updated(context: ConnectionContext, update: Partial<ConnectionContext>): ConnectionContext {
+  return {
+    code: "code" in update ? update.code! : context.code,
+    reason: "reason" in update ? update.reason! : context.reason,
+    initiator: "initiator" in update ? update.initiator! : context.initiator,
+    wasClean: "wasClean" in update ? update.wasClean! : context.wasClean,
+    rejectedStatus: "rejectedStatus" in update ? update.rejectedStatus : context.rejectedStatus,
+  };
+}
+
 export class CompiledLifecycle implements Lifecycle {
   value: ConnectionState = "connecting";
   /** Replaced, never mutated, by each update: the initial context is shared until the first. */
@@ -190,7 +201,7 @@ export class CompiledLifecycle implements Lifecycle {
 
   #run(action: ActionStep, event: ConnectionEvent): void {
     const params = action.paramsOf === undefined ? action.params : action.paramsOf({ context: this.context, event });
-    if (action.update !== undefined) this.context = { ...this.context, ...action.update(params as never) };
+    if (action.update !== undefined) this.context = updated(this.context, action.update(params as never));
     else action.effect!(this.#effects, this.context, params as never);
   }
 }
