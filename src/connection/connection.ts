@@ -540,7 +540,8 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     else {
       // Dependencies outlive the connection only as long as the handler still uses them, and
       // not forever: a handler that ignores the disconnect loses them after the close timeout.
-      setTimeout(() => {
+      // Cleared at release: a timer left armed would keep the connection for closeTimeoutMs.
+      this.#closeTimer = setTimeout(() => {
         if (this.#released) return;
         this.settings.logger.warn(
           { route: this.settings.routePath, connection: this.id },
@@ -556,6 +557,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #releaseDependencies(): void {
     if (this.#released) return;
     this.#released = true;
+    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     // Settled: closed, the handler finished (or was given up on), dependencies released.
     if (this.#scope === undefined) this.settings.onSettled(this);
     else this.#scope.release().then(
