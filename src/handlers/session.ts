@@ -76,20 +76,24 @@ async function acceptedLater(parent: HandlerParent, socket: AnySocket, accepting
   }
 }
 
-/** After the connection closed: `onDisconnect` if it was accepted, then report the handler finished. */
+/** After the connection closed: `onDisconnect` if it was accepted, then report the handler finished (without the hook: at once, not waiting for the close). */
 export async function closeSession<Context extends AnyContext>(
   parent: HandlerParent,
   context: Context,
   hooks: SessionHooks<Context>,
   accepted: boolean,
 ): Promise<void> {
-  const outcome = await context.socket.closed;
   if (hooks.onDisconnect !== undefined && accepted) {
+    const outcome = await context.socket.closed;
     try {
       await hooks.onDisconnect(context, outcome);
     } catch (error) {
       parent.fail(error);
     }
+  } else {
+    // Nothing to wait for: done once the transition that disconnected us is over (one turn),
+    // rather than at close, when the handler still running would arm the release fallback timer.
+    await undefined;
   }
   parent.finished();
 }
