@@ -5,7 +5,7 @@
  * both sides when they make the same system calls.
  *
  *   node --import tsx bench/callgrind-ab.ts fanout [--subscribers=2000] [--broadcasts=10]
- *   node --import tsx bench/callgrind-ab.ts handshake [--servers=sw-websocket,sw-listener] [--ms=3000]
+ *   node --import tsx bench/callgrind-ab.ts handshake [--servers=sw-websocket,sw-listener] [--ms=3000] [--warm=ms] [--base=index.js]
  *
  * Each server runs under `valgrind --tool=callgrind --instr-atstart=no` and node's
  * `--single-threaded` (compilation and GC on the main thread: counts that repeat); after a
@@ -149,19 +149,26 @@ async function fanout(): Promise<void> {
 async function handshake(): Promise<void> {
   const keys = (args.get("servers") ?? "sw-websocket,sw-listener").split(",");
   const ms = Number(args.get("ms") ?? 3000);
-  const servers = [
+  const servers: { key: string; script: string; env: Record<string, string> }[] = [
     { key: "raw", script: "raw-ws.ts", env: {} },
     { key: "sw-websocket", script: "statewire-echo.ts", env: { HANDLER: "websocket" } },
     { key: "sw-listener", script: "statewire-echo.ts", env: { HANDLER: "listener" } },
     { key: "sw-machine", script: "statewire-echo.ts", env: { HANDLER: "machine" } },
   ].filter((s) => s.key === "raw" || keys.includes(s.key));
+  // --base=path/to/index.js: the same statewire servers from another build too (e.g. main's), for an A/B.
+  const base = args.get("base");
+  if (base !== undefined) {
+    for (const s of servers.filter((s) => s.key !== "raw")) servers.push({ ...s, key: `base-${s.key.slice(3)}`, env: { ...s.env, STATEWIRE_ENTRY: base } });
+  }
+  // --warm=ms: how long the warm-up runs before counting (JIT tiers settle slowly under valgrind).
+  const warm = Number(args.get("warm") ?? ms);
   const per = new Map<string, number>();
   const loadgen = await startLoadgen(1);
   for (const s of servers) {
     const server = await startUnderValgrind(s.key, s.script, s.env);
     const run = (durationMs: number) =>
       loadCommand(loadgen, { type: "handshakes", port: server.port, path: "/ws", protocol: "ws", durationMs, concurrency: 20, addresses: addresses(4) }, durationMs + 120_000);
-    await run(ms);
+    await run(warm);
     await sleep(500);
     instrument(server, true);
     const reply = await run(ms);

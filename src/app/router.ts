@@ -14,6 +14,9 @@ export interface RouteMatch<T> {
 /** A path find-my-way matches only by itself: no parameter, wildcard, regex or percent-encoding. */
 const STATIC_PATH = /^\/[A-Za-z0-9._~!$&'+,;=@\/-]*$/;
 
+/** A static route's params: one frozen object for every request, not one per connection. */
+const NO_PARAMS: Readonly<Record<string, string | undefined>> = Object.freeze({});
+
 export class Router<T> {
   readonly #table = FindMyWay({ ignoreTrailingSlash: true, caseSensitive: true });
 
@@ -50,7 +53,7 @@ export class Router<T> {
     if (byPath !== undefined) {
       const query = url.indexOf("?");
       const value = byPath.get(query < 0 ? url : url.slice(0, query));
-      if (value !== undefined) return { value, params: {} };
+      if (value !== undefined) return { value, params: NO_PARAMS };
     }
     const found = this.#table.find(method as HttpMethod, url);
     if (found === null) return undefined;

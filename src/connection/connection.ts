@@ -70,6 +70,17 @@ export interface ConnectionSettings {
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_DEPENDENCIES: Readonly<Record<string, unknown>> = Object.freeze({});
 const { GOING_AWAY, POLICY_VIOLATION } = CloseCode;
+const PLAIN_ACCEPT: AcceptOptions = Object.freeze({ subprotocol: undefined, headers: NO_HEADERS, compression: false });
+// Events without data are one object each, shared by every connection.
+const ACCEPT: ConnectionEvent = Object.freeze({ type: "accept" });
+const HANDLER_DONE: ConnectionEvent = Object.freeze({ type: "handlerDone" });
+
+function validateHeaders(headers: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+  }
+}
 
 let nextId = 1;
 
@@ -295,14 +306,14 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     if (!this.#handlerRunning) return;
     this.#handlerRunning = false;
     countHandlerFinished(this);
-    this.#dispatch({ type: "handlerDone" });
+    this.#dispatch(HANDLER_DONE);
     if (this.lifecycle === "closed") this.#releaseDependencies();
   }
 
   fail(error: unknown): void {
     if (error instanceof WebSocketDisconnect || (error instanceof SocketClosedError && this.lifecycle !== "open")) {
       // How a handler learns its peer left: a normal end, not a fault.
-      this.#dispatch({ type: "handlerDone" });
+      this.#dispatch(HANDLER_DONE);
       return;
     }
     if (this.lifecycle === "connecting") {
@@ -381,12 +392,12 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
         `Cannot accept subprotocol "${subprotocol}": the client offered ${offered.length === 0 ? "none" : offered.map((p) => `"${p}"`).join(", ")}`,
       );
     }
-    for (const [name, value] of Object.entries(headers)) {
-      validateHeaderName(name);
-      validateHeaderValue(name, value);
-    }
-    this.#acceptOptions = { subprotocol, headers, compression: this.settings.compression };
-    this.#dispatch({ type: "accept" });
+    if (headers !== NO_HEADERS) validateHeaders(headers);
+    const compression = this.settings.compression;
+    // A plain accept (the usual one) shares one options object: nothing per connection.
+    this.#acceptOptions =
+      subprotocol === undefined && headers === NO_HEADERS && compression === false ? PLAIN_ACCEPT : { subprotocol, headers, compression };
+    this.#dispatch(ACCEPT);
   }
 
   reject(status: number, init: RejectInit): void {
@@ -397,10 +408,7 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
       throw new RangeError(`Cannot reject with HTTP status ${status}: use a 4xx or 5xx status`);
     }
     const headers = init.headers ?? NO_HEADERS;
-    for (const [name, value] of Object.entries(headers)) {
-      validateHeaderName(name);
-      validateHeaderValue(name, value);
-    }
+    if (headers !== NO_HEADERS) validateHeaders(headers);
     this.#denial = { status, headers, body: init.body ?? STATUS_CODES[status] ?? "" };
     this.#dispatch({ type: "reject", status });
   }
@@ -532,7 +540,8 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
     else {
       // Dependencies outlive the connection only as long as the handler still uses them, and
       // not forever: a handler that ignores the disconnect loses them after the close timeout.
-      setTimeout(() => {
+      // Cleared at release: a timer left armed would keep the connection for closeTimeoutMs.
+      this.#closeTimer = setTimeout(() => {
         if (this.#released) return;
         this.settings.logger.warn(
           { route: this.settings.routePath, connection: this.id },
@@ -548,12 +557,15 @@ export class Connection implements TransportListener, SocketRuntime, HandlerPare
   #releaseDependencies(): void {
     if (this.#released) return;
     this.#released = true;
+    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     // Settled: closed, the handler finished (or was given up on), dependencies released.
-    const settle = (): void => this.settings.onSettled(this);
-    if (this.#scope === undefined) settle();
-    else this.#scope.release().then(settle, (error: unknown) => {
-      this.#reportFault(error, "releasing dependencies failed");
-      settle();
-    });
+    if (this.#scope === undefined) this.settings.onSettled(this);
+    else this.#scope.release().then(
+      () => this.settings.onSettled(this),
+      (error: unknown) => {
+        this.#reportFault(error, "releasing dependencies failed");
+        this.settings.onSettled(this);
+      },
+    );
   }
 }

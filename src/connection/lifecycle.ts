@@ -91,55 +91,81 @@ class InspectedLifecycle implements Lifecycle {
 
 // ---- the compiled table, for everything else -----------------------------------------------
 
+/**
+ * One action of a transition, resolved when the table is built: a context update or a side
+ * effect, with its params (static, or a function of the context and event as written in the
+ * machine). Nothing is looked up by name per transition (docs/architecture.md §5).
+ */
 interface ActionStep {
   readonly name: string;
-  /** Static params, or a function of the context and event, exactly as written in the machine. */
   readonly params: unknown;
+  readonly paramsOf: ((args: { context: ConnectionContext; event: ConnectionEvent }) => unknown) | undefined;
+  readonly update: ((params: never) => Partial<ConnectionContext>) | undefined;
+  readonly effect: ((effects: LifecycleEffects, context: ConnectionContext, params: never) => void) | undefined;
 }
 
 interface CompiledTransition {
   readonly target: ConnectionState;
   readonly actions: readonly ActionStep[];
+  /** The target's entry actions when the transition enters it; empty for a self-transition. */
+  readonly entry: readonly ActionStep[];
 }
 
-interface CompiledState {
-  readonly entry: readonly ActionStep[];
-  readonly on: Partial<Record<ConnectionEventType, CompiledTransition>>;
-}
+type CompiledState = Partial<Record<ConnectionEventType, CompiledTransition>>;
+
+const updates: Record<string, ((params: never) => Partial<ConnectionContext>) | undefined> = contextUpdates;
 
 function step(action: unknown): ActionStep {
-  if (typeof action === "string") return { name: action, params: undefined };
-  if (typeof action === "object" && action !== null && typeof (action as { type?: unknown }).type === "string") {
-    const { type, params } = action as { type: string; params?: unknown };
-    return { name: type, params };
-  }
-  throw new TypeError("The compiled lifecycle runs named actions only; the connection machine has an inline one");
+  let name: string;
+  let params: unknown;
+  if (typeof action === "string") name = action;
+  else if (typeof action === "object" && action !== null && typeof (action as { type?: unknown }).type === "string") {
+    ({ type: name, params } = action as { type: string; params?: unknown });
+  } else throw new TypeError("The compiled lifecycle runs named actions only; the connection machine has an inline one");
+  const update = updates[name];
+  const effect = Object.hasOwn(perform, name) ? perform[name as EffectName] : undefined;
+  if (update === undefined && effect === undefined) throw new TypeError(`Unknown action "${name}" in the connection machine`);
+  const paramsOf = typeof params === "function" ? (params as ActionStep["paramsOf"]) : undefined;
+  return { name, params, paramsOf, update, effect };
 }
 
-/** Read the machine's definition into a table: state → event → target and actions. */
+/** Read the machine's definition into a table: state → event → target, actions and entry actions. */
 function compile(): Record<ConnectionState, CompiledState> {
+  const entries = {} as Record<ConnectionState, readonly ActionStep[]>;
+  for (const [state, node] of Object.entries(connectionMachine.root.states)) entries[state as ConnectionState] = node.entry.map(step);
   const table = {} as Record<ConnectionState, CompiledState>;
   for (const [state, node] of Object.entries(connectionMachine.root.states)) {
-    const on: Partial<Record<ConnectionEventType, CompiledTransition>> = {};
+    const on: CompiledState = {};
     for (const [event, transitions] of node.transitions) {
       const [transition] = transitions;
       if (transition === undefined) continue;
       if (transitions.length > 1 || transition.guard !== undefined) throw new TypeError("The compiled lifecycle does not run guards");
-      const target = transition.target?.[0]?.key;
+      const target = transition.target?.[0]?.key as ConnectionState | undefined;
       if (target === undefined) throw new TypeError(`Transition ${state}:${event} has no target`);
-      on[event as ConnectionEventType] = { target: target as ConnectionState, actions: transition.actions.map(step) };
+      on[event as ConnectionEventType] = { target, actions: transition.actions.map(step), entry: target === state ? [] : entries[target] };
     }
-    table[state as ConnectionState] = { entry: node.entry.map(step), on };
+    table[state as ConnectionState] = on;
   }
   return table;
 }
 
 const table = compile();
-const updates: Record<string, ((params: never) => Partial<ConnectionContext>) | undefined> = contextUpdates;
+
+/** `{ ...context, ...update }` with the context's one shape (no generic spread, docs/architecture.md §5). */
+function updated(context: ConnectionContext, update: Partial<ConnectionContext>): ConnectionContext {
+  return {
+    code: "code" in update ? update.code! : context.code,
+    reason: "reason" in update ? update.reason! : context.reason,
+    initiator: "initiator" in update ? update.initiator! : context.initiator,
+    wasClean: "wasClean" in update ? update.wasClean! : context.wasClean,
+    rejectedStatus: "rejectedStatus" in update ? update.rejectedStatus : context.rejectedStatus,
+  };
+}
 
 export class CompiledLifecycle implements Lifecycle {
   value: ConnectionState = "connecting";
-  context: ConnectionContext = { ...initialContext };
+  /** Replaced, never mutated, by each update: the initial context is shared until the first. */
+  context: ConnectionContext = initialContext;
   readonly #effects: LifecycleEffects;
   /** Events sent while one is being processed wait their turn, as in an actor's mailbox. */
   #pending: ConnectionEvent[] | undefined;
@@ -157,34 +183,26 @@ export class CompiledLifecycle implements Lifecycle {
     this.#busy = true;
     try {
       this.#process(event);
-      while (this.#pending !== undefined && this.#pending.length > 0) this.#process(this.#pending.shift()!);
+      const pending = this.#pending;
+      if (pending !== undefined) while (pending.length > 0) this.#process(pending.shift()!);
     } finally {
       this.#busy = false;
     }
   }
 
   #process(event: ConnectionEvent): void {
-    const transition = table[this.value].on[event.type];
+    const transition = table[this.value][event.type];
     if (transition === undefined) return;
-    for (const action of transition.actions) this.#run(action, event);
-    const entered = transition.target !== this.value;
+    const { actions, entry } = transition;
+    for (let i = 0; i < actions.length; i++) this.#run(actions[i]!, event);
     this.value = transition.target;
-    if (entered) for (const action of table[transition.target].entry) this.#run(action, event);
+    for (let i = 0; i < entry.length; i++) this.#run(entry[i]!, event);
   }
 
   #run(action: ActionStep, event: ConnectionEvent): void {
-    const params =
-      typeof action.params === "function"
-        ? (action.params as (args: { context: ConnectionContext; event: ConnectionEvent }) => unknown)({ context: this.context, event })
-        : action.params;
-    const update = updates[action.name];
-    if (update !== undefined) {
-      this.context = { ...this.context, ...update(params as never) };
-      return;
-    }
-    const effect = perform[action.name as EffectName];
-    if (effect === undefined) throw new TypeError(`Unknown action "${action.name}" in the connection machine`);
-    effect(this.#effects, this.context, params as never);
+    const params = action.paramsOf === undefined ? action.params : action.paramsOf({ context: this.context, event });
+    if (action.update !== undefined) this.context = updated(this.context, action.update(params as never));
+    else action.effect!(this.#effects, this.context, params as never);
   }
 }
 

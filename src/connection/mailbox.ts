@@ -21,13 +21,6 @@ export interface ReceiveOptions {
  * iteration, "done"); without it the promise rejects with the disconnect. Both save a promise
  * per message on the hot path.
  */
-interface Waiter {
-  map(data: Buffer, isBinary: boolean): unknown;
-  ended: unknown;
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-}
-
 const NO_END = Symbol("reject on end");
 
 function abortReason(signal: AbortSignal): Error {
@@ -37,33 +30,33 @@ function abortReason(signal: AbortSignal): Error {
 const asMessage = (data: Buffer, isBinary: boolean): InboundMessage => ({ data, isBinary });
 
 export class Mailbox extends InboundQueue {
-  #waiter: Waiter | undefined;
-  /** How the peer left; the error itself is built only if a receive must reject with it (a stack trace costs ~25 µs). */
+  // The one waiting receive, as fields rather than an object per wait (docs/architecture.md §5):
+  // `#resolve` is set while a receive waits; `#map` makes its value, `#endValue` its value at the end.
+  #resolve: ((value: unknown) => void) | undefined;
+  #reject: ((error: Error) => void) | undefined;
+  #map: ((data: Buffer, isBinary: boolean) => unknown) | undefined;
+  #endValue: unknown;
   #ended: { readonly code: number; readonly reason: string; error?: WebSocketDisconnect } | undefined;
 
   push(data: Buffer, isBinary: boolean): void {
     if (this.#ended !== undefined) return;
-    const waiter = this.#waiter;
-    if (waiter !== undefined) {
-      this.#waiter = undefined;
+    const resolve = this.#resolve;
+    if (resolve !== undefined) {
+      const map = this.#map!;
+      this.#release();
       // Taken the moment it arrived.
       const observers = this.flow.observers;
       if (observers?.active === true) observers.messageHandled(this.flow.id ?? 0, 0);
-      waiter.resolve(waiter.map(data, isBinary));
+      resolve(map(data, isBinary));
       return;
     }
     this.enqueue(data, isBinary, this.arrival());
   }
 
-  /** The next message; rejects with `WebSocketDisconnect` once the queue is drained and the peer gone. */
   take(bound?: ReceiveOptions): Promise<InboundMessage> {
     return this.takeAs(asMessage, NO_END, bound) as Promise<InboundMessage>;
   }
 
-  /**
-   * The next message as `map` makes it; once the queue is drained and the peer gone, resolves
-   * with `ended` (or, given `NO_END`, rejects with the disconnect).
-   */
   takeAs<T, E>(map: (data: Buffer, isBinary: boolean) => T, ended: E | typeof NO_END, bound?: ReceiveOptions): Promise<T | E> {
     if (bound?.signal?.aborted === true) return Promise.reject(abortReason(bound.signal));
     if (this.size > 0) {
@@ -72,21 +65,29 @@ export class Mailbox extends InboundQueue {
       return Promise.resolve(map(message.data, message.isBinary));
     }
     if (this.#ended !== undefined) return ended === NO_END ? Promise.reject(this.#disconnect()) : Promise.resolve(ended);
-    if (this.#waiter !== undefined) {
+    if (this.#resolve !== undefined) {
       return Promise.reject(new Error("Another receive() is already waiting on this socket: receive one message at a time"));
     }
     if (bound === undefined || (bound.timeoutMs === undefined && bound.signal === undefined)) {
-      return new Promise((resolve, reject) => {
-        this.#waiter = { map, ended, resolve: resolve as (value: unknown) => void, reject };
-      });
+      return new Promise((resolve, reject) => this.#wait(map, ended, resolve as (value: unknown) => void, reject));
     }
     return this.#boundedWait(map, ended, bound);
   }
 
-  /**
-   * A wait that can give up. Giving up withdraws the waiter, so the mailbox is as if the receive
-   * never happened: a message arriving later is queued for the next receive, none is lost.
-   */
+  #wait(map: (data: Buffer, isBinary: boolean) => unknown, ended: unknown, resolve: (value: unknown) => void, reject: (error: Error) => void): void {
+    this.#map = map;
+    this.#endValue = ended;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  #release(): void {
+    this.#resolve = undefined;
+    this.#reject = undefined;
+    this.#map = undefined;
+    this.#endValue = undefined;
+  }
+
   #boundedWait<T, E>(map: (data: Buffer, isBinary: boolean) => T, ended: E | typeof NO_END, bound: ReceiveOptions): Promise<T | E> {
     const { timeoutMs, signal } = bound;
     if (timeoutMs !== undefined && !(timeoutMs >= 0 && timeoutMs <= 2_147_483_647)) {
@@ -98,41 +99,37 @@ export class Mailbox extends InboundQueue {
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
       };
+      const resolveWait = (value: unknown): void => {
+        settle();
+        resolve(value as T | E);
+      };
       const withdraw = (error: Error): void => {
-        // Only if still waiting: a message (or the end) that already claimed this waiter wins.
-        if (this.#waiter !== waiter) return;
-        this.#waiter = undefined;
+        // Only if still waiting: a message (or the end) that already claimed this wait wins.
+        if (this.#resolve !== resolveWait) return;
+        this.#release();
         settle();
         reject(error);
       };
       const onAbort = (): void => withdraw(abortReason(signal!));
-      const waiter: Waiter = {
-        map,
-        ended,
-        resolve: (value) => {
-          settle();
-          resolve(value as T | E);
-        },
-        reject: (error) => {
-          settle();
-          reject(error);
-        },
-      };
-      this.#waiter = waiter;
+      this.#wait(map, ended, resolveWait, (error) => {
+        settle();
+        reject(error);
+      });
       if (timeoutMs !== undefined) timer = setTimeout(() => withdraw(new ReceiveTimeoutError(timeoutMs)), timeoutMs);
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 
-  /** No more messages will come; waiting and later receives fail with this disconnect. */
   end(code: number, reason: string): void {
     if (this.#ended !== undefined) return;
     this.#ended = { code, reason };
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    if (waiter === undefined) return;
-    if (waiter.ended === NO_END) waiter.reject(this.#disconnect());
-    else waiter.resolve(waiter.ended);
+    const resolve = this.#resolve;
+    if (resolve === undefined) return;
+    const reject = this.#reject!;
+    const ended = this.#endValue;
+    this.#release();
+    if (ended === NO_END) reject(this.#disconnect());
+    else resolve(ended);
   }
 
   #disconnect(): WebSocketDisconnect {

@@ -73,6 +73,23 @@ const toIteratorResult = (data: Buffer, isBinary: boolean): IteratorResult<Messa
   done: false,
 });
 
+/** `for await` over a socket: one object per loop, its methods on the prototype (docs/architecture.md §5). */
+class MessageIterator implements AsyncIterator<Message> {
+  readonly #runtime: SocketRuntime;
+
+  constructor(runtime: SocketRuntime) {
+    this.#runtime = runtime;
+  }
+
+  next(): Promise<IteratorResult<Message>> {
+    return this.#runtime.takeAs("iterate", toIteratorResult, DONE);
+  }
+
+  return(): Promise<IteratorResult<Message>> {
+    return Promise.resolve(DONE);
+  }
+}
+
 /** Rejects like `Promise.reject`, but never reported as unhandled when nobody awaits it. */
 export function handledRejection<T>(error: unknown): Promise<T> {
   const promise = Promise.reject(error as Error);
@@ -374,11 +391,7 @@ export class Socket<
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     // Hand-written rather than an async generator: the mailbox resolves each wait with the
     // iterator result itself, and with "done" at the end — one promise per message.
-    const runtime = this.#runtime;
-    return {
-      next: () => runtime.takeAs("iterate", toIteratorResult, DONE),
-      return: () => Promise.resolve(DONE),
-    };
+    return new MessageIterator(this.#runtime);
   }
 
 }

@@ -13,7 +13,7 @@ import type { Dependencies } from "../dependencies/provide.js";
 import type { HandlerRun, HandlerLogic, HandlerParent } from "../connection/handler.js";
 import { type AnyContext, createContext, type HandlerContext } from "./context.js";
 import { MessagePipeline, type OnInvalid, type PipelineSpec } from "./pipeline.js";
-import { closeSession, openSession, type SessionHooks } from "./session.js";
+import { closeSession, type Opened, openPlainSession, openSession, type SessionHooks } from "./session.js";
 import { type RequiredSocket, type RouteGuards, type RouteOptions, type RouteSocket, routeLayer } from "./route-types.js";
 import type { WebSocketRoute } from "./websocket.js";
 
@@ -60,6 +60,8 @@ export interface ListenerBehavior {
   readonly hooks: SessionHooks<AnyContext>;
 }
 
+const PLAIN = Object.freeze({});
+
 class ListenerRun implements HandlerRun {
   readonly #parent: HandlerParent;
   readonly #hooks: SessionHooks<AnyContext>;
@@ -75,12 +77,33 @@ class ListenerRun implements HandlerRun {
     this.#hooks = behavior.hooks;
     this.#context = createContext(parent.socket, parent.dependencies);
     this.#pipeline = new MessagePipeline(parent, behavior.spec, this.#context);
+    const hooks = this.#hooks;
     // openSession reports handler errors itself; anything else is a runtime fault of this connection, never an unhandled rejection.
-    this.#open().catch((error: unknown) => this.#parent.fail(error));
+    try {
+      const opened =
+        typeof hooks.accept === "function" || hooks.onAccept !== undefined
+          ? openSession(parent, this.#context, hooks)
+          : openPlainSession(parent, parent.socket, hooks.accept ?? PLAIN);
+      if (opened instanceof Promise) {
+        opened.then(
+          (result) => this.#afterOpen(result),
+          (error: unknown) => this.#parent.fail(error),
+        );
+      } else this.#afterOpen(opened);
+    } catch (error) {
+      this.#parent.fail(error);
+    }
   }
 
-  async #open(): Promise<void> {
-    const { accepted, ready } = await openSession(this.#parent, this.#context, this.#hooks);
+  #afterOpen({ accepted, ready }: Opened): void {
+    try {
+      this.#settle(accepted, ready);
+    } catch (error) {
+      this.#parent.fail(error);
+    }
+  }
+
+  #settle(accepted: boolean, ready: boolean): void {
     this.#accepted = accepted;
     this.#opened = true;
     if (ready) this.#pipeline.release();

@@ -41,29 +41,45 @@ export interface WebSocketOptions<
   readonly dependencies?: D;
 }
 
+/**
+ * One low-level handler run: its frames go to the socket's mailbox. Methods on the prototype, not
+ * closures per connection (docs/architecture.md §5).
+ */
+class LowLevelRun implements HandlerRun {
+  constructor(readonly parent: HandlerParent) {}
+
+  message(data: Buffer, isBinary: boolean): void {
+    this.parent.enqueue(data, isBinary);
+  }
+
+  disconnect(): void {}
+
+  failed(error: unknown): void {
+    this.parent.fail(error);
+    this.parent.finished();
+  }
+}
+
 /** Compile a low-level handler: inbound frames go to the socket's mailbox, the promise ends the actor. */
 function compileLowLevel(handler: (socket: AnySocket, dependencies: Readonly<Record<string, unknown>>) => unknown): HandlerLogic {
   return {
     readsSocket: true,
     start(parent: HandlerParent): HandlerRun {
-      const actor: HandlerRun = {
-        message: (data, isBinary) => parent.enqueue(data, isBinary),
-        disconnect: () => {},
-      };
-      const failed = (error: unknown): void => {
-        parent.fail(error);
-        parent.finished();
-      };
+      const run = new LowLevelRun(parent);
       let result: unknown;
       try {
         result = handler(parent.socket, parent.dependencies);
       } catch (error) {
-        failed(error);
-        return actor;
+        run.failed(error);
+        return run;
       }
-      if (result instanceof Promise) result.then(() => parent.finished(), failed);
-      else parent.finished();
-      return actor;
+      if (result instanceof Promise) {
+        result.then(
+          () => parent.finished(),
+          (error: unknown) => run.failed(error),
+        );
+      } else parent.finished();
+      return run;
     },
   };
 }
