@@ -1089,7 +1089,9 @@ describe("the actor against its parent's contract", () => {
       a2.message(json({ type: "a" }), false);
       a2.disconnect(1001, "");
       await tick();
-      expect(r2.log).toStrictEqual([]);
+      // Nothing sent and no fault; the run may already have reported itself finished (once) after the disconnect.
+      expect(r2.log.filter(([what]) => what !== "finished")).toStrictEqual([]);
+      expect(r2.log.filter(([what]) => what === "finished").length).toBeLessThanOrEqual(1);
 
       const invalid = setup({}).createMachine({
         on: {
