@@ -68,10 +68,13 @@ const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 
 /**
  * A consumer that takes each message synchronously, as it is published (a connection's send).
- * It returns `undefined` when it is ready for the next one at once, or a promise to wait for
- * before the next (the connection applies backpressure): meanwhile messages wait in the backlog.
+ * `forward` returns `undefined` when it is ready for the next one at once, or a promise to wait
+ * for before the next (the connection applies backpressure): meanwhile messages wait in the
+ * backlog. An object with a method, not a closure: one per connection, called per publish.
  */
-export type Forward = (message: ChannelMessage) => PromiseLike<unknown> | undefined;
+export interface Forward {
+  forward(message: ChannelMessage): PromiseLike<unknown> | undefined;
+}
 
 export class Subscriber implements AsyncIterableIterator<Payload> {
   // The queue and the replay maps are created on first use and dropped once empty: a publish to
@@ -225,7 +228,7 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
     this.delivered++;
     let wait: PromiseLike<unknown> | undefined;
     try {
-      wait = this.#forward!(message);
+      wait = this.#forward!.forward(message);
     } catch (error) {
       this.#forwarding = false;
       this.end(error);
