@@ -90,6 +90,8 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
   #forward: Forward | undefined;
   /** A forwarded message is being handed over, or its consumer asked to wait: the next ones queue. */
   #forwarding = false;
+  /** A consumer is set, not busy, and the subscriber has not ended: `offer`'s one test for the common case. */
+  #ready = false;
   #ended = false;
   #error: unknown;
   /** Messages the backlog strategy dropped. */
@@ -120,6 +122,12 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
 
   /** A live message of one of its channels. */
   offer(message: ChannelMessage): void {
+    // The common case (a member that keeps up, nothing queued, held nor replayed): straight to its consumer.
+    if (this.#ready && this.#queue === undefined && this.#held === undefined && this.#replayedUpTo === undefined) {
+      this.#hand(message);
+      if (this.#queue !== undefined) this.#drain();
+      return;
+    }
     if (this.#ended) return;
     if (this.#held === undefined && this.#replayedUpTo === undefined) {
       this.#enqueue(message);
@@ -197,6 +205,7 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
   forwardTo(forward: Forward): void {
     if (this.#forward !== undefined || this.#waiter !== undefined) throw new Error("A channel subscription has one consumer at a time");
     this.#forward = forward;
+    this.#ready = !this.#ended;
     this.#drain();
   }
 
@@ -225,6 +234,7 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
   /** Forward one message; afterwards `#forwarding` says whether the consumer is still busy with it. */
   #hand(message: ChannelMessage): void {
     this.#forwarding = true;
+    this.#ready = false;
     this.delivered++;
     let wait: PromiseLike<unknown> | undefined;
     try {
@@ -234,11 +244,14 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
       this.end(error);
       return;
     }
-    if (wait === undefined) this.#forwarding = false;
-    else
+    if (wait === undefined) {
+      this.#forwarding = false;
+      this.#ready = !this.#ended;
+    } else
       wait.then(
         () => {
           this.#forwarding = false;
+          this.#ready = !this.#ended;
           this.#drain();
         },
         (error: unknown) => {
@@ -252,7 +265,11 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
   #drain(): void {
     while (!this.#forwarding && !this.#ended) {
       const message = this.#queue?.shift();
-      if (message === undefined) return;
+      if (message === undefined) {
+        // Empty again: `offer` takes its one-test path.
+        this.#queue = undefined;
+        return;
+      }
       this.#hand(message);
     }
   }
@@ -294,6 +311,7 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
   end(error?: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#ready = false;
     this.#error = error;
     this.#queue = undefined;
     this.#held = undefined;
