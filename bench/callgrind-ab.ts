@@ -4,7 +4,7 @@
  * The kernel's share (one write per frame, the TCP handshake) is not counted; it is the same for
  * both sides when they make the same system calls.
  *
- *   node --import tsx bench/callgrind-ab.ts fanout [--subscribers=2000] [--broadcasts=10]
+ *   node --import tsx bench/callgrind-ab.ts fanout [--subscribers=2000] [--broadcasts=10] [--loop=1] [--floor=1]
  *   node --import tsx bench/callgrind-ab.ts handshake [--servers=sw-websocket,sw-listener] [--ms=3000] [--warm=ms] [--base=index.js]
  *
  * Each server runs under `valgrind --tool=callgrind --instr-atstart=no` and node's
@@ -104,6 +104,8 @@ async function fanout(): Promise<void> {
   const servers = [
     { key: "raw", script: "raw-ws.ts", env: { ROLE: "fanout" } },
     { key: "sw-channels", script: "statewire-fanout.ts", env: { BROADCAST: "channels-memory", HEARTBEAT: "off" } },
+    // --loop=1: statewire's own loop over its sockets (`socket.sendText` each), what the channels layer adds to.
+    ...(args.has("loop") ? [{ key: "sw-loop", script: "statewire-fanout.ts", env: { BROADCAST: "loop", HEARTBEAT: "off" } }] : []),
     ...(args.has("floor") ? [{ key: "raw-socket", script: "raw-ws.ts", env: { ROLE: "fanout", FANOUT_MODE: "socket" } }] : []),
   ].filter((s) => args.get("only") === undefined || s.key === "raw" || args.get("only")!.split(",").includes(s.key));
   const perBroadcast = new Map<string, number>();

@@ -355,6 +355,22 @@ describe("channels API", () => {
     expect(() => createChannels({ backlog: { max: 0 } })).toThrow(RangeError);
   });
 
+  test("a subscriber that ends while a publish reaches its channel costs no other subscriber that publish", async () => {
+    // The first subscriber overflows (and leaves the channel) in the middle of the second
+    // publish's walk over the channel's subscribers: every other one still gets it, once.
+    const channels = createChannels({ backlog: { max: 1, strategy: "disconnect" } });
+    const first = channels.subscribe("c");
+    const others = [0, 1, 2, 3].map(() => channels.subscribe("c", { backlog: { max: 100, strategy: "drop-newest" } }));
+    for (let i = 0; i < 3; i++) await channels.publish(i, "c");
+    expect(first.ended).toBe(true);
+    expect(channels.stats().subscriptions).toBe(4);
+    expect(others.map((other) => other.backlog)).toEqual([3, 3, 3, 3]);
+    for (const other of others) {
+      expect([await other.next(), await other.next(), await other.next()].map((r) => r.value)).toEqual(["0", "1", "2"]);
+    }
+    await channels.close();
+  });
+
   test.each(["memory", "tcp"] as const)("backlog disconnect closes a slow connection with 1008 over %s", async (transport) => {
     const channels = createChannels({ backlog: { max: 8, strategy: "disconnect" } });
     const app = createApp({

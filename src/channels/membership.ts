@@ -32,10 +32,45 @@ export interface RoomApi {
   broadcast(room: string, data: unknown, options?: BroadcastOptions): Promise<void>;
 }
 
-interface Membership {
+/**
+ * A connection in rooms: its subscriber's consumer. An object with a prototype method rather
+ * than a closure per connection, so that a publish calls one monomorphic `forward` per member.
+ */
+class Membership {
+  readonly rooms = new Map<string, Promise<void>>();
   readonly subscriber: Subscriber;
-  readonly rooms: Map<string, Promise<void>>;
-  readonly stop: () => void;
+  readonly socket: AnySocket;
+  readonly end: () => void;
+
+  constructor(socket: AnySocket, subscriber: Subscriber) {
+    this.socket = socket;
+    this.subscriber = subscriber;
+    this.end = () => subscriber.end();
+  }
+
+  stop(): void {
+    this.socket.signal.removeEventListener("abort", this.end);
+  }
+
+  /**
+   * Send one message to the connection as it is (the payload was serialized once, at publish; a
+   * text payload is framed once too, see transport/frame.ts). Returns what to wait for before
+   * the next, when the connection's send waits. The connection's send checks its lifecycle:
+   * the common case (sent at once) checks it once; a send that did not leave at once on a
+   * connection no longer open ends the subscriber (no send after close).
+   */
+  forward(message: ChannelMessage): Promise<void> | undefined {
+    const { payload } = message;
+    const socket = this.socket;
+    const sent = typeof payload === "string" ? socket.sendText(payload) : socket.sendBytes(payload);
+    // Identity, not a turn: every send that left at once returns the connection's one settled promise.
+    if (sent === SENT_AT_ONCE) return undefined;
+    if (socket.lifecycle !== "open") {
+      this.subscriber.end();
+      return undefined;
+    }
+    return sent;
+  }
 }
 
 const RESOLVED = Promise.resolve();
@@ -106,16 +141,11 @@ export class Rooms {
       },
       socket.id,
     );
-    const end = (): void => subscriber.end();
-    socket.signal.addEventListener("abort", end, { once: true });
-    void socket.closed.then(end, end);
-    const member: Membership = {
-      subscriber,
-      rooms: new Map(),
-      stop: () => socket.signal.removeEventListener("abort", end),
-    };
+    const member = new Membership(socket, subscriber);
+    socket.signal.addEventListener("abort", member.end, { once: true });
+    void socket.closed.then(member.end, member.end);
     this.#members.set(socket, member);
-    subscriber.forwardTo((message) => forward(socket, message, end));
+    subscriber.forwardTo(member);
     return member;
   }
 
@@ -130,20 +160,4 @@ export class Rooms {
     }
     member.rooms.clear();
   }
-}
-
-/**
- * Send one message to the connection as it is (the payload was serialized once, at publish; a
- * text payload is framed once too, see transport/frame.ts). Returns what to wait for before the
- * next, when the connection's send waits.
- */
-function forward(socket: AnySocket, message: ChannelMessage, end: () => void): Promise<void> | undefined {
-  if (socket.lifecycle !== "open") {
-    end();
-    return undefined;
-  }
-  const { payload } = message;
-  const sent = typeof payload === "string" ? socket.sendText(payload) : socket.sendBytes(payload);
-  // Identity, not a turn: every send that left at once returns the connection's one settled promise.
-  return sent === SENT_AT_ONCE ? undefined : sent;
 }

@@ -68,10 +68,13 @@ const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 
 /**
  * A consumer that takes each message synchronously, as it is published (a connection's send).
- * It returns `undefined` when it is ready for the next one at once, or a promise to wait for
- * before the next (the connection applies backpressure): meanwhile messages wait in the backlog.
+ * `forward` returns `undefined` when it is ready for the next one at once, or a promise to wait
+ * for before the next (the connection applies backpressure): meanwhile messages wait in the
+ * backlog. An object with a method, not a closure: one per connection, called per publish.
  */
-export type Forward = (message: ChannelMessage) => PromiseLike<unknown> | undefined;
+export interface Forward {
+  forward(message: ChannelMessage): PromiseLike<unknown> | undefined;
+}
 
 export class Subscriber implements AsyncIterableIterator<Payload> {
   // The queue and the replay maps are created on first use and dropped once empty: a publish to
@@ -87,6 +90,8 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
   #forward: Forward | undefined;
   /** A forwarded message is being handed over, or its consumer asked to wait: the next ones queue. */
   #forwarding = false;
+  /** A consumer is set, not busy, and the subscriber has not ended: `offer`'s one test for the common case. */
+  #ready = false;
   #ended = false;
   #error: unknown;
   /** Messages the backlog strategy dropped. */
@@ -117,6 +122,12 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
 
   /** A live message of one of its channels. */
   offer(message: ChannelMessage): void {
+    // The common case (a member that keeps up, nothing queued, held nor replayed): straight to its consumer.
+    if (this.#ready && this.#queue === undefined && this.#held === undefined && this.#replayedUpTo === undefined) {
+      this.#hand(message);
+      if (this.#queue !== undefined) this.#drain();
+      return;
+    }
     if (this.#ended) return;
     if (this.#held === undefined && this.#replayedUpTo === undefined) {
       this.#enqueue(message);
@@ -194,6 +205,7 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
   forwardTo(forward: Forward): void {
     if (this.#forward !== undefined || this.#waiter !== undefined) throw new Error("A channel subscription has one consumer at a time");
     this.#forward = forward;
+    this.#ready = !this.#ended;
     this.#drain();
   }
 
@@ -222,20 +234,24 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
   /** Forward one message; afterwards `#forwarding` says whether the consumer is still busy with it. */
   #hand(message: ChannelMessage): void {
     this.#forwarding = true;
+    this.#ready = false;
     this.delivered++;
     let wait: PromiseLike<unknown> | undefined;
     try {
-      wait = this.#forward!(message);
+      wait = this.#forward!.forward(message);
     } catch (error) {
       this.#forwarding = false;
       this.end(error);
       return;
     }
-    if (wait === undefined) this.#forwarding = false;
-    else
+    if (wait === undefined) {
+      this.#forwarding = false;
+      this.#ready = !this.#ended;
+    } else
       wait.then(
         () => {
           this.#forwarding = false;
+          this.#ready = !this.#ended;
           this.#drain();
         },
         (error: unknown) => {
@@ -249,7 +265,11 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
   #drain(): void {
     while (!this.#forwarding && !this.#ended) {
       const message = this.#queue?.shift();
-      if (message === undefined) return;
+      if (message === undefined) {
+        // Empty again: `offer` takes its one-test path.
+        this.#queue = undefined;
+        return;
+      }
       this.#hand(message);
     }
   }
@@ -291,6 +311,7 @@ export class Subscriber implements AsyncIterableIterator<Payload> {
   end(error?: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#ready = false;
     this.#error = error;
     this.#queue = undefined;
     this.#held = undefined;
