@@ -10,63 +10,8 @@ import type { Subscriber } from "./subscriber.js";
 
 const RESOLVED = Promise.resolve();
 
-/**
- * A channel's local subscribers as a flat array (a publish walks it with an index: no iterator
- * object, no hash-table walk) plus each one's slot, for an O(1) removal that moves the last one
- * into the gap. A removal while a publish walks the array only empties the slot; the array is
- * compacted when the walk ends, so the walk visits each member once.
- */
-class Members {
-  list: (Subscriber | undefined)[] = [];
-  readonly slots = new Map<Subscriber, number>();
-  /** Publishes walking `list` now (a send may publish again). */
-  walking = 0;
-  holes = 0;
-
-  get size(): number {
-    return this.slots.size;
-  }
-
-  add(subscriber: Subscriber): void {
-    if (this.slots.has(subscriber)) return;
-    this.slots.set(subscriber, this.list.length);
-    this.list.push(subscriber);
-  }
-
-  delete(subscriber: Subscriber): boolean {
-    const slot = this.slots.get(subscriber);
-    if (slot === undefined) return false;
-    this.slots.delete(subscriber);
-    const list = this.list;
-    if (this.walking > 0) {
-      list[slot] = undefined;
-      this.holes++;
-      return true;
-    }
-    const last = list.pop()!;
-    if (slot < list.length) {
-      list[slot] = last;
-      this.slots.set(last, slot);
-    }
-    return true;
-  }
-
-  /** After a walk: close the gaps removals left. */
-  compact(): void {
-    if (this.walking > 0 || this.holes === 0) return;
-    const list: Subscriber[] = [];
-    for (const subscriber of this.list) {
-      if (subscriber === undefined) continue;
-      this.slots.set(subscriber, list.length);
-      list.push(subscriber);
-    }
-    this.list = list;
-    this.holes = 0;
-  }
-}
-
 export class LocalFanOut implements BackendSink {
-  readonly #channels = new Map<string, Members>();
+  readonly #channels = new Map<string, Set<Subscriber>>();
   readonly #chains = new Map<string, Promise<void>>();
   readonly #backend: ChannelBackend;
   readonly #origin: string;
@@ -90,32 +35,13 @@ export class LocalFanOut implements BackendSink {
   }
 
   deliver(message: ChannelMessage): void {
-    const members = this.#channels.get(message.channel);
-    if (members === undefined) return;
+    const subscribers = this.#channels.get(message.channel);
+    if (subscribers === undefined) return;
     const except = message.except !== undefined && message.origin === this.#origin ? message.except : undefined;
-    // Those who join during this publish (a send that joined) are not offered it: the length is read once.
-    const list = members.list;
-    const count = list.length;
-    members.walking++;
-    try {
-      if (except === undefined) {
-        for (let i = 0; i < count; i++) {
-          const subscriber = list[i];
-          if (subscriber === undefined) continue;
-          this.offered++;
-          subscriber.offer(message);
-        }
-      } else {
-        for (let i = 0; i < count; i++) {
-          const subscriber = list[i];
-          if (subscriber === undefined || (subscriber.socketId !== undefined && except.includes(subscriber.socketId))) continue;
-          this.offered++;
-          subscriber.offer(message);
-        }
-      }
-    } finally {
-      members.walking--;
-      members.compact();
+    for (const subscriber of subscribers) {
+      if (except !== undefined && subscriber.socketId !== undefined && except.includes(subscriber.socketId)) continue;
+      this.offered++;
+      subscriber.offer(message);
     }
   }
 
@@ -125,7 +51,7 @@ export class LocalFanOut implements BackendSink {
    */
   add(subscriber: Subscriber, channel: string, replay: number): Promise<void> {
     let subscribers = this.#channels.get(channel);
-    if (subscribers === undefined) this.#channels.set(channel, (subscribers = new Members()));
+    if (subscribers === undefined) this.#channels.set(channel, (subscribers = new Set()));
     const first = subscribers.size === 0;
     subscribers.add(subscriber);
     if (replay > 0) subscriber.hold(channel);
