@@ -6,6 +6,7 @@
  *
  *   node --import tsx bench/callgrind-ab.ts fanout [--subscribers=2000] [--broadcasts=10] [--loop=1] [--floor=1]
  *   node --import tsx bench/callgrind-ab.ts handshake [--servers=sw-websocket,sw-listener] [--ms=3000] [--warm=ms] [--base=index.js]
+ *   node --import tsx bench/callgrind-ab.ts echo [--handlers=listener,listener-metrics] [--builds=base=path/index.js,…] [--size=64] [--messages=20000]
  *
  * Each server runs under `valgrind --tool=callgrind --instr-atstart=no` and node's
  * `--single-threaded` (compilation and GC on the main thread: counts that repeat); after a
@@ -18,7 +19,8 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { BENCH, compileStatewire, guardChildren, killAll, loadCommand, ROOT, serverBroadcast, serverStats, sleep, startLoadgen, withTimeout } from "./lib/procs.js";
-import type { FanoutReport } from "./loadgen.js";
+import { echoPayload, type FanoutReport } from "./loadgen.js";
+import { connectAll } from "./lib/echo-client.js";
 
 const [mode = "fanout", ...rest] = process.argv.slice(2);
 const args = new Map(
@@ -186,10 +188,44 @@ async function handshake(): Promise<void> {
   for (const [key, ir] of per) console.log(`  ${key.padEnd(12)} ${(raw / ir).toFixed(3)}× (raw ws's instructions / this one's: a rate ratio)`);
 }
 
+/**
+ * Instructions per echoed message (micro.ts's client: 20 connections × 16 in flight), for each
+ * handler of this worktree's build and of every `--builds=name=index.js`: what a per-message
+ * change saves, free of the machine's load.
+ */
+async function echo(): Promise<void> {
+  const handlers = (args.get("handlers") ?? "listener,listener-metrics").split(",");
+  const size = Number(args.get("size") ?? 64);
+  const messages = Number(args.get("messages") ?? 20_000);
+  const builds: [string, string][] = [
+    ["this", entry],
+    ...(args.get("builds") ?? "")
+      .split(",")
+      .filter((b) => b !== "")
+      .map((b) => b.split("=") as [string, string]),
+  ];
+  for (const [name, index] of builds) {
+    for (const handler of handlers) {
+      const key = `${name}-${handler}`;
+      const server = await startUnderValgrind(key, "statewire-echo.ts", { HANDLER: handler, STATEWIRE_ENTRY: path.resolve(index) });
+      const client = await connectAll(server.port, echoPayload(size, handler === "json" ? "json" : "text", "ws"));
+      await client.run(messages);
+      await client.run(messages);
+      instrument(server, true);
+      await client.run(messages);
+      instrument(server, false);
+      client.close();
+      const ir = await counted(server);
+      console.log(`${key.padEnd(28)} ${fmt(ir / messages)} instructions per echoed message (${size} B)`);
+    }
+  }
+}
+
 try {
   if (mode === "fanout") await fanout();
   else if (mode === "handshake") await handshake();
-  else throw new Error(`unknown mode ${mode}: fanout or handshake`);
+  else if (mode === "echo") await echo();
+  else throw new Error(`unknown mode ${mode}: fanout, handshake or echo`);
 } finally {
   killAll();
 }

@@ -10,10 +10,9 @@
  * write once the previous 16 echoes are back), 2,000 warm-up echoes, then 40,000 measured.
  * 127.0.0.1 only; every child is killed on the way out.
  */
-import net from "node:net";
-import { randomBytes } from "node:crypto";
 import { cpuUs, guardChildren, killAll, median, serverStats, startNode, withTimeout, type StartedServer } from "./lib/procs.js";
 import { echoPayload } from "./loadgen.js";
+import { connectAll } from "./lib/echo-client.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string): string => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -21,17 +20,10 @@ const builds = args.filter((a) => !a.startsWith("--")).map((a) => a.split("=") a
 const handlers = flag("handlers", "websocket,listener,json").split(",");
 const size = Number(flag("size", "64"));
 const rounds = Number(flag("rounds", "5"));
-const CONNECTIONS = 20;
-const WINDOW = 16;
 const WARMUP = 2_000;
 const MEASURED = 40_000;
 
 guardChildren("micro", 20 * 60_000);
-
-function frame(payload: Buffer): Buffer {
-  const head = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 255]);
-  return Buffer.concat([head, Buffer.alloc(4), payload]);
-}
 
 async function start(name: string, env: Record<string, string>, script: string): Promise<StartedServer> {
   const child = startNode(script, undefined, { env });
@@ -49,70 +41,6 @@ async function start(name: string, env: Record<string, string>, script: string):
     `${name} start`,
   );
   return { child, port };
-}
-
-/** Open `CONNECTIONS` connections; resolves with a function that echoes `count` messages over them. */
-async function connectAll(port: number, payload: Buffer): Promise<{ run: (count: number) => Promise<void>; close: () => void }> {
-  const batch = Buffer.concat(Array.from({ length: WINDOW }, () => frame(payload)));
-  const sockets: net.Socket[] = [];
-  let remaining = 0;
-  let done: (() => void) | undefined;
-  for (let i = 0; i < CONNECTIONS; i++) {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.setNoDelay(true);
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-      let head = Buffer.alloc(0);
-      const onHead = (chunk: Buffer): void => {
-        head = Buffer.concat([head, chunk]);
-        const end = head.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        socket.off("data", onHead);
-        if (!head.subarray(0, 12).toString().includes("101")) reject(new Error(head.toString()));
-        let pending: Buffer = Buffer.alloc(0);
-        let got = 0;
-        socket.on("data", (data: Buffer) => {
-          pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
-          let offset = 0;
-          for (;;) {
-            if (pending.length - offset < 2) break;
-            let length = pending[offset + 1]! & 127;
-            let header = 2;
-            if (length === 126) {
-              if (pending.length - offset < 4) break;
-              length = pending.readUInt16BE(offset + 2);
-              header = 4;
-            }
-            if (pending.length - offset < header + length) break;
-            offset += header + length;
-            got++;
-            if (remaining > 0 && --remaining === 0) done?.();
-            if (got === WINDOW) {
-              got = 0;
-              if (remaining > 0) socket.write(batch);
-            }
-          }
-          pending = pending.subarray(offset);
-        });
-        resolve();
-      };
-      socket.on("data", onHead);
-    });
-    sockets.push(socket);
-  }
-  return {
-    run: (count) =>
-      new Promise<void>((resolve) => {
-        remaining = count;
-        done = resolve;
-        for (const socket of sockets) socket.write(batch);
-      }).then(
-        // let the batches in flight drain before the next measurement
-        () => new Promise((resolve) => setTimeout(resolve, 200)),
-      ),
-    close: () => sockets.forEach((s) => s.destroy()),
-  };
 }
 
 interface Target {

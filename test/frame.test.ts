@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createRequire } from "node:module";
-import { bytesFrame, textFrame } from "../src/transport/frame.js";
+import { bytesFrame, textFrame, utf8Length } from "../src/transport/frame.js";
 
 /** ws's sender, which ws exports at run time though its types do not declare it. */
 const { Sender } = createRequire(import.meta.url)("ws") as {
@@ -48,6 +48,19 @@ describe("frames built by the transport", () => {
         const frame = bytesFrame(bytes, isBinary);
         bytes.fill(0xee);
         expect(frame.equals(expected)).toBe(true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe("utf8Length: a reply's byte count for observers", () => {
+  it("is the UTF-8 length of any text, whether it was the text just framed or not", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 300 }), fc.string({ unit: "grapheme", maxLength: 300 }), (framed, other) => {
+        textFrame(framed);
+        expect(utf8Length(framed)).toBe(Buffer.byteLength(framed, "utf8"));
+        expect(utf8Length(other)).toBe(Buffer.byteLength(other, "utf8"));
       }),
       { numRuns: RUNS },
     );

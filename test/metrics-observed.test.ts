@@ -128,3 +128,17 @@ test('"close": a client that does not read is closed 1008 Slow consumer, and cou
   expect(await sample(plugin, "statewire_backpressure_waits_total")).toBe(0);
   expect(await sample(plugin, "statewire_messages_dropped_total")).toBeGreaterThanOrEqual(1);
 });
+
+test("bytes in and out are the UTF-8 lengths of the payloads, short replies (framed here) and long ones (framed by ws) alike", async () => {
+  const { plugin, client } = start({ routes: [websocketListener("/echo", (text) => `${text}✓`)] });
+  const ws = await client.connect("/echo");
+  const texts = ["héllo", "🌍 wide", "plain", "ü".repeat(1500), "x".repeat(70_000)];
+  for (const text of texts) {
+    ws.sendText(text);
+    expect(await ws.receiveText()).toBe(`${text}✓`);
+  }
+  const utf8 = (text: string): number => Buffer.byteLength(text, "utf8");
+  expect(await sample(plugin, "statewire_messages_total", { direction: "out" })).toBe(texts.length);
+  expect(await sample(plugin, "statewire_message_bytes_total", { direction: "in" })).toBe(texts.reduce((sum, t) => sum + utf8(t), 0));
+  expect(await sample(plugin, "statewire_message_bytes_total", { direction: "out" })).toBe(texts.reduce((sum, t) => sum + utf8(`${t}✓`), 0));
+});

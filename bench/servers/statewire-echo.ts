@@ -9,6 +9,8 @@
  *   middleware costs per message where it is used).
  * - HANDLER=machine: `websocketMachine` with a one-state machine whose `message` transition runs
  *   one `sendMessage` action (the per-message cost of the protocol-machine kind).
+ * - HANDLER=listener-metrics: the listener with the metrics plugin (as METRICS=1), so that
+ *   `bench/micro.ts --handlers=listener,listener-metrics` compares the two in one run.
  * METRICS=1: with the metrics plugin from `statewire/metrics` (its per-message cost: the bench's
  * metrics-on row against the same handler without it).
  * `node --import tsx bench/servers/statewire-echo.ts` (PORT=0 by default, 127.0.0.1 only).
@@ -32,7 +34,7 @@ const Message = Schema.Struct({ data: Schema.String });
 
 const handler = process.env.HANDLER ?? "websocket";
 const route =
-  handler === "listener"
+  handler === "listener" || handler === "listener-metrics"
     ? websocketListener("/ws", (text) => text)
     : handler === "listener-middleware"
       ? websocketListener("/ws", { handler: (text: string) => text, middleware: [{ message: (_message, next) => next() }] })
@@ -46,9 +48,9 @@ const route =
             for await (const m of socket) await socket.sendText(m as string);
           })
         : undefined;
-if (route === undefined) throw new Error(`unknown HANDLER ${handler}: websocket, listener, listener-middleware, json or machine`);
+if (route === undefined) throw new Error(`unknown HANDLER ${handler}: websocket, listener, listener-metrics, listener-middleware, json or machine`);
 
-const plugins = process.env.METRICS === "1" ? [(await loadStatewireMetrics()).metrics()] : [];
+const plugins = process.env.METRICS === "1" || handler === "listener-metrics" ? [(await loadStatewireMetrics()).metrics()] : [];
 const app = createApp({ routes: [route], plugins });
 
 const address = await app.listen({ port: Number(process.env.PORT ?? 0), host: "127.0.0.1" });

@@ -6,6 +6,7 @@
  * inspector, metrics and the testing toolkit count. Shared functions, not a counter object per
  * connection: with no observer attached, a frame costs an increment and one boolean read.
  */
+import { utf8Length } from "../transport/frame.js";
 import type { ObserverHub } from "./observer.js";
 
 /** Counters over an app's connections, kept as plain fields that the functions below bump. */
@@ -43,7 +44,7 @@ export interface Counted {
 }
 
 function sizeOf(data: string | Uint8Array): number {
-  return typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+  return typeof data === "string" ? utf8Length(data) : data.byteLength;
 }
 
 export function countIn(connection: Counted, data: Buffer, isBinary: boolean): void {

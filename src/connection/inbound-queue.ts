@@ -7,11 +7,9 @@
  * rather than owned, so that a connection holds one object for its queue, not two.
  */
 
-/** What the queue tells about handled messages (the app's `ObserverHub`; named here so the queue imports no observer). */
-export interface HandledMessages {
-  readonly active: boolean;
-  messageHandled(id: number, durationMs: number): void;
-}
+import { arrivalTime, type HandledMessages, reportHandled } from "./turn-clock.js";
+
+export type { HandledMessages } from "./turn-clock.js";
 
 /** Stop and resume reading from the peer. */
 export interface FlowControl {
@@ -40,7 +38,7 @@ export interface InboundMessage {
 
 /** A message waiting in the queue. */
 interface QueuedMessage extends InboundMessage {
-  /** `performance.now()` at arrival when observers watched, else 0 (no clock read per message otherwise). */
+  /** Arrival time (`turn-clock.ts`) when observers watched, else 0 (no clock read otherwise). */
   readonly arrivedAt: number;
 }
 
@@ -90,15 +88,15 @@ export class InboundQueue<Flow extends InboundBound = InboundBound> {
     return message;
   }
 
-  /** A message that arrived at `arrivedAt` has been handled: tell the observers how long it took. */
+  /** A message that arrived at `arrivedAt` has been handled: the observers are told how long it took at the end of the turn (`turn-clock.ts`). */
   protected handled(arrivedAt: number): void {
     const observers = this.flow.observers;
-    if (observers?.active === true) observers.messageHandled(this.flow.id ?? 0, performance.now() - arrivedAt);
+    if (observers?.active === true) reportHandled(observers, this.flow.id ?? 0, arrivedAt);
   }
 
-  /** `performance.now()` when observers watch (a message's arrival), else 0. */
+  /** A message's arrival when observers watch (the turn's clock, `turn-clock.ts`), else 0. */
   protected arrival(): number {
-    return this.flow.observers?.active === true ? performance.now() : 0;
+    return this.flow.observers?.active === true ? arrivalTime() : 0;
   }
 
   /** Drop every queued message (the handler will never take them) and read again if paused. */

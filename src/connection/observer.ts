@@ -34,6 +34,8 @@ export interface ConnectionObserver {
    * Listeners, machines and streams' `onMessage`: until the handler's result is settled and its
    * reply written (queueing behind earlier messages and a backpressure wait included). The
    * low-level kind: until the `receive()` that takes it, i.e. how far behind the handler is.
+   * The clock is read per turn (`turn-clock.ts`): messages of one read share their arrival, and
+   * messages handled in one turn are reported at its end, with that moment as their end.
    */
   messageHandled?(id: number, durationMs: number): void;
   /** A send under the `wait` backpressure policy waited `durationMs` for the client to read (until written, or released by the close). */

@@ -38,8 +38,9 @@ export interface OutboundHost extends Counted {
  */
 export function writeFrame(host: OutboundHost, transport: TransportConnection, data: string | Uint8Array, isBinary: boolean): Promise<void> | undefined {
   if (transport.bufferedAmount + transport.queuedFrames * FRAME_COST < host.settings.outboundHighWater) {
-    countOut(host, data, isBinary);
     transport.send(data, isBinary);
+    // Counted once sent: a short text's UTF-8 length is then the frame's, not a second scan (frame.ts: utf8Length).
+    countOut(host, data, isBinary);
     return undefined;
   }
   switch (host.settings.backpressure) {

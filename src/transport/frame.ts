@@ -16,6 +16,8 @@ const FIN_BINARY = 0x82;
 
 let lastText: string | undefined;
 let lastFrame: Buffer | undefined;
+/** `lastText`'s UTF-8 length. */
+let lastLength = 0;
 
 function header(frame: Buffer, first: number, length: number): number {
   frame[0] = first;
@@ -39,7 +41,16 @@ export function textFrame(text: string): Buffer {
   frame.write(text, header(frame, FIN_TEXT, length), length, "utf8");
   lastText = text;
   lastFrame = frame;
+  lastLength = length;
   return frame;
+}
+
+/**
+ * The UTF-8 length of `text`, without a second scan when it is the text just framed: a reply is
+ * counted for observers right after the transport framed it (`connection/outbound.ts`).
+ */
+export function utf8Length(text: string): number {
+  return text === lastText ? lastLength : Buffer.byteLength(text, "utf8");
 }
 
 /** A complete frame carrying a copy of `bytes` (below 64 KiB). */
