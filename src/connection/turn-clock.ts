@@ -40,7 +40,12 @@ function endOfTurn(): void {
       if (!hub.active) continue;
       const id = ids[i]!;
       const duration = now - arrivals[i]!;
-      for (let n = counts[i]!; n > 0; n--) hub.messageHandled(id, duration);
+      try {
+        for (let n = counts[i]!; n > 0; n--) hub.messageHandled(id, duration);
+      } catch {
+        // A watcher must never break what it watches: the other runs are reported, and the
+        // clock's state is reset below, or every later turn would reuse a stale arrival.
+      }
     }
     hubs.length = ids.length = arrivals.length = counts.length = 0;
   }

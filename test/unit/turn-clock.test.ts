@@ -49,3 +49,26 @@ describe("turn clock: the message-handling latency's clock, read once per turn",
     expect(a.reports).toStrictEqual([]);
   });
 });
+
+describe("turn clock: a throwing watcher", () => {
+  test("breaks neither the other watchers of its turn nor later turns", async () => {
+    const throwing: HandledMessages = {
+      active: true,
+      messageHandled: () => {
+        throw new Error("observer bug");
+      },
+    };
+    const a = hub();
+    const first = arrivalTime();
+    reportHandled(throwing, 1, first);
+    reportHandled(a, 2, first);
+    await Promise.resolve();
+    expect(a.reports.map(([id]) => id)).toStrictEqual([2]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = arrivalTime();
+    expect(second).toBeGreaterThan(first);
+    reportHandled(a, 3, second);
+    await Promise.resolve();
+    expect(a.reports.map(([id]) => id)).toStrictEqual([2, 3]);
+  });
+});
