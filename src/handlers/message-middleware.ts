@@ -34,8 +34,10 @@ class Message implements MiddlewareMessage {
     readonly data: Buffer,
     readonly isBinary: boolean,
   ) {}
+  #text: string | undefined;
+  /** Decoded once, however many middleware ask. */
   text(): string {
-    return this.data.toString("utf8");
+    return (this.#text ??= this.data.toString("utf8"));
   }
 }
 
