@@ -21,6 +21,7 @@ import path from "node:path";
 import { BENCH, compileStatewire, guardChildren, killAll, loadCommand, ROOT, serverBroadcast, serverStats, sleep, startLoadgen, withTimeout } from "./lib/procs.js";
 import { echoPayload, type FanoutReport } from "./loadgen.js";
 import { connectAll } from "./lib/echo-client.js";
+import { freshAddresses } from "./lib/addresses.js";
 
 const [mode = "fanout", ...rest] = process.argv.slice(2);
 const args = new Map(
@@ -34,19 +35,6 @@ const { entry } = compileStatewire();
 const OUT = path.join(BENCH, "profiles", "callgrind");
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
-let block = 16 + Math.floor(Math.random() * 200);
-let host = 1;
-function addresses(count: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) {
-    if (host > 250) {
-      host = 1;
-      block = block >= 250 ? 16 : block + 1;
-    }
-    out.push(`127.0.${block}.${host++}`);
-  }
-  return out;
-}
 
 interface Server {
   readonly key: string;
@@ -115,7 +103,7 @@ async function fanout(): Promise<void> {
   for (const s of servers) {
     const server = await startUnderValgrind(s.key, s.script, s.env);
     const loadgen = await startLoadgen(1);
-    await loadCommand(loadgen, { type: "subscribe", port: server.port, path: "/ws", protocol: "ws", count: subscribers, concurrency: 50, addresses: addresses(Math.ceil(subscribers / 1000)) }, 600_000);
+    await loadCommand(loadgen, { type: "subscribe", port: server.port, path: "/ws", protocol: "ws", count: subscribers, concurrency: 50, addresses: freshAddresses(Math.ceil(subscribers / 1000)) }, 600_000);
     while ((await serverStats(server.child)).connections !== subscribers) await sleep(200);
     const once = async (): Promise<void> => {
       const current = ++seq;
@@ -171,7 +159,7 @@ async function handshake(): Promise<void> {
   for (const s of servers) {
     const server = await startUnderValgrind(s.key, s.script, s.env);
     const run = (durationMs: number) =>
-      loadCommand(loadgen, { type: "handshakes", port: server.port, path: "/ws", protocol: "ws", durationMs, concurrency: 20, addresses: addresses(4) }, durationMs + 120_000);
+      loadCommand(loadgen, { type: "handshakes", port: server.port, path: "/ws", protocol: "ws", durationMs, concurrency: 20, addresses: freshAddresses(4) }, durationMs + 120_000);
     await run(warm);
     await sleep(500);
     instrument(server, true);

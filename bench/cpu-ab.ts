@@ -32,6 +32,7 @@ import {
   withTimeout,
 } from "./lib/procs.js";
 import type { FanoutReport } from "./loadgen.js";
+import { freshAddresses } from "./lib/addresses.js";
 
 const [mode = "fanout", ...rest] = process.argv.slice(2);
 const args = new Map(
@@ -44,19 +45,6 @@ const script = (name: string): string => path.join(BENCH, "servers", name);
 guardChildren("cpu-ab", 600_000);
 const { entry } = compileStatewire();
 const ENV = { STATEWIRE_ENTRY: entry };
-let block = 16 + Math.floor(Math.random() * 200);
-let host = 1;
-function addresses(count: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) {
-    if (host > 250) {
-      host = 1;
-      block = block >= 250 ? 16 : block + 1;
-    }
-    out.push(`127.0.${block}.${host++}`);
-  }
-  return out;
-}
 const fmt = (n: number, digits = 1): string => n.toFixed(digits);
 
 interface Cpu {
@@ -92,7 +80,7 @@ async function fanout(): Promise<void> {
     const loadgens = [await startLoadgen(1), await startLoadgen(1)];
     await Promise.all(
       loadgens.map((loadgen) =>
-        loadCommand(loadgen, { type: "subscribe", port: server.port, path: "/ws", protocol: "ws", count: subscribers / 2, concurrency: 100, addresses: addresses(Math.ceil(subscribers / 2000)) }, 120_000),
+        loadCommand(loadgen, { type: "subscribe", port: server.port, path: "/ws", protocol: "ws", count: subscribers / 2, concurrency: 100, addresses: freshAddresses(Math.ceil(subscribers / 2000)) }, 120_000),
       ),
     );
     for (;;) {
@@ -214,7 +202,7 @@ async function handshake(): Promise<void> {
       const s0 = await serverStats(server.child);
       const reply = await loadCommand(
         loadgen,
-        { type: "handshakes", port: server.port, path: "/ws", protocol: "ws", durationMs: ms, concurrency: 50, addresses: addresses(8) },
+        { type: "handshakes", port: server.port, path: "/ws", protocol: "ws", durationMs: ms, concurrency: 50, addresses: freshAddresses(8) },
         ms + 20_000,
       );
       await sleep(100);

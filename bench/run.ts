@@ -73,6 +73,7 @@ import {
 } from "./lib/procs.js";
 import { type BenchResults, type EchoRow, type FanoutRow, type HandshakeRow, type IdleRow, type ServerInfo, type Target, renderMarkdown, renderTable } from "./lib/report.js";
 import { echoPayload, type FanoutReport, type PayloadKind, type Protocol } from "./loadgen.js";
+import { freshAddresses } from "./lib/addresses.js";
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes("--quick");
@@ -223,21 +224,6 @@ function fanoutServers(redis: boolean): FanoutServer[] {
 
 // ---- source addresses -------------------------------------------------------------------------
 
-// 127.0.B.1–250 with a random starting block per run: a later run never meets this one's TIME_WAITs.
-let addressBlock = 16 + Math.floor(Math.random() * 200);
-let addressHost = 1;
-/** `count` source addresses nobody in this run used before. */
-function freshAddresses(count: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) {
-    if (addressHost > 250) {
-      addressHost = 1;
-      addressBlock = addressBlock >= 250 ? 16 : addressBlock + 1;
-    }
-    out.push(`127.0.${addressBlock}.${addressHost++}`);
-  }
-  return out;
-}
 
 // ---- helpers ------------------------------------------------------------------------------------
 
