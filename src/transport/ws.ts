@@ -11,6 +11,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { afterPendingResponses, guardSocket } from "./edge-socket.js";
 import { handshakeProblem } from "./handshake.js";
 import { writeRawResponse } from "./raw-response.js";
+import { quietEnds } from "./ws-quiet-end.js";
 import type {
   AcceptOptions,
   DeflateOptions,
@@ -329,6 +330,7 @@ class WsTransportConnection implements TransportConnection {
     ws.on("close", WsTransportConnection.#onClose);
     const internals = ws as unknown as { _socket: Duplex; _extensions: Record<string, unknown> };
     corkReads(internals._socket);
+    quietEnds(internals._socket, ws);
     if (noExtensions(internals._extensions)) {
       this.#raw = internals._socket;
     }
