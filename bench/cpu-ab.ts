@@ -59,7 +59,9 @@ async function fanout(): Promise<void> {
   const servers = [
     { key: "raw", script: script("raw-ws.ts"), env: { ROLE: "fanout" } },
     { key: "sw-channels", script: script("statewire-fanout.ts"), env: { ...ENV, BROADCAST: args.get("broadcast") ?? "channels-memory" } },
-    ...(args.has("floor") ? [{ key: "raw-socket", script: script("raw-ws.ts"), env: { ROLE: "fanout", FANOUT_MODE: "socket" } }] : []),
+    // --floor=1 (or socket): one prebuilt frame per socket.write; --floor=handle: the same through libuv's write, below node's streams; --floor=both.
+    ...(["1", "socket", "both"].includes(args.get("floor") ?? "") ? [{ key: "raw-socket", script: script("raw-ws.ts"), env: { ROLE: "fanout", FANOUT_MODE: "socket" } }] : []),
+    ...(["handle", "both"].includes(args.get("floor") ?? "") ? [{ key: "raw-handle", script: script("raw-ws.ts"), env: { ROLE: "fanout", FANOUT_MODE: "handle" } }] : []),
   ];
   const started: { key: string; server: StartedServer; loadgens: ChildProcess[]; profile: string | undefined }[] = [];
   const windows = new Map<string, TimeWindow[]>();

@@ -50,12 +50,35 @@ server.on("upgrade", (request, socket, head) => {
   wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
 });
 
+interface TcpHandle {
+  writeBuffer(request: object, data: Buffer): number;
+}
+/** node's internal write request (`process.binding`, deprecated): only for the `handle` floor. */
+const WriteWrap = process.env.FANOUT_MODE === "handle" ? (process as unknown as { binding(name: string): { WriteWrap: new () => Record<string, unknown> } }).binding("stream_wrap").WriteWrap : undefined;
+const NOOP = (): void => {};
+function writeToHandle(handle: TcpHandle, frame: Buffer): void {
+  const request = new WriteWrap!();
+  request.handle = handle;
+  request.oncomplete = NOOP;
+  request.async = false;
+  request.bytes = 0;
+  request.buffer = frame;
+  handle.writeBuffer(request, frame);
+}
+
 server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
   const port = (server.address() as AddressInfo).port;
   if (!fanout) return serveControl(port, () => live);
   serveControl(port, () => clients.size, {
     broadcast: (payload) => {
       const data = Buffer.from(payload);
+      if (process.env.FANOUT_MODE === "handle") {
+        // Floor below node's streams (experiment): the frame handed to each TCP handle's libuv
+        // write directly, no Writable state machine; what a native server's loop costs here.
+        const frame = Buffer.concat([Buffer.from([0x81, data.length]), data]);
+        for (const client of clients) writeToHandle((client as unknown as { _socket: { _handle: TcpHandle } })._socket._handle, frame);
+        return;
+      }
       if (process.env.FANOUT_MODE === "socket") {
         // Floor (experiment): one prebuilt frame written to each TCP socket, no ws sender.
         const frame = Buffer.concat([Buffer.from([0x81, data.length]), data]);
