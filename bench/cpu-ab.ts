@@ -4,7 +4,7 @@
  * CPU (user and system, measured inside the server) moves less with other work on the machine
  * than the wall clock does; medians of many interleaved rounds.
  *
- *   node --import tsx bench/cpu-ab.ts fanout [--subscribers=10000] [--rounds=15]
+ *   node --import tsx bench/cpu-ab.ts fanout [--subscribers=10000] [--rounds=15] [--loop=1] [--floor=socket|handle|both]
  *   node --import tsx bench/cpu-ab.ts handshake [--servers=sw-websocket,sw-listener] [--rounds=7] [--ms=1000]
  *
  * Statewire is compiled with tsc first, as `npm run bench` runs it. Servers on core 0, load
@@ -59,6 +59,7 @@ async function fanout(): Promise<void> {
   const servers = [
     { key: "raw", script: script("raw-ws.ts"), env: { ROLE: "fanout" } },
     { key: "sw-channels", script: script("statewire-fanout.ts"), env: { ...ENV, BROADCAST: args.get("broadcast") ?? "channels-memory" } },
+    ...(args.has("loop") ? [{ key: "sw-loop", script: script("statewire-fanout.ts"), env: { ...ENV, BROADCAST: "loop" } }] : []),
     // --floor=1 (or socket): one prebuilt frame per socket.write; --floor=handle: the same through libuv's write, below node's streams; --floor=both.
     ...(["1", "socket", "both"].includes(args.get("floor") ?? "") ? [{ key: "raw-socket", script: script("raw-ws.ts"), env: { ROLE: "fanout", FANOUT_MODE: "socket" } }] : []),
     ...(["handle", "both"].includes(args.get("floor") ?? "") ? [{ key: "raw-handle", script: script("raw-ws.ts"), env: { ROLE: "fanout", FANOUT_MODE: "handle" } }] : []),

@@ -46,7 +46,7 @@ export class Mailbox extends InboundQueue {
       this.#release();
       // Taken the moment it arrived.
       const observers = this.flow.observers;
-      if (observers?.active === true) observers.messageHandled(this.flow.id ?? 0, 0);
+      if (observers?.active === true) observers.messagesHandled(this.flow.id ?? 0, 0, 1);
       resolve(map(data, isBinary));
       return;
     }

@@ -38,6 +38,12 @@ export interface ConnectionObserver {
    * messages handled in one turn are reported at its end, with that moment as their end.
    */
   messageHandled?(id: number, durationMs: number): void;
+  /**
+   * `count` messages of one read handled in the same turn, each `durationMs` after it arrived:
+   * the batched form of `messageHandled`. An observer that has it is called once per batch
+   * instead of once per message; one that has only `messageHandled` is called `count` times.
+   */
+  messagesHandled?(id: number, durationMs: number, count: number): void;
   /** A send under the `wait` backpressure policy waited `durationMs` for the client to read (until written, or released by the close). */
   sendWaited?(id: number, durationMs: number): void;
   handlerStarted?(id: number): void;
@@ -120,6 +126,16 @@ export class ObserverHub implements Required<ConnectionObserver> {
       if (observer.messageHandled === undefined) continue;
       try {
         observer.messageHandled(id, durationMs);
+      } catch {
+        // An observer must never break the connection it watches.
+      }
+    }
+  }
+  messagesHandled(id: number, durationMs: number, count: number): void {
+    for (const observer of this.#observers) {
+      try {
+        if (observer.messagesHandled !== undefined) observer.messagesHandled(id, durationMs, count);
+        else if (observer.messageHandled !== undefined) for (let n = count; n > 0; n--) observer.messageHandled(id, durationMs);
       } catch {
         // An observer must never break the connection it watches.
       }

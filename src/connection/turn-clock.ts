@@ -11,7 +11,8 @@
 /** Who is told (the app's `ObserverHub`; named here so that this module imports no observer). */
 export interface HandledMessages {
   readonly active: boolean;
-  messageHandled(id: number, durationMs: number): void;
+  /** `count` messages of connection `id`, each handled `durationMs` after it arrived. */
+  messagesHandled(id: number, durationMs: number, count: number): void;
 }
 
 /** This turn's arrival time; 0 until read. */
@@ -41,7 +42,7 @@ function endOfTurn(): void {
       const id = ids[i]!;
       const duration = now - arrivals[i]!;
       try {
-        for (let n = counts[i]!; n > 0; n--) hub.messageHandled(id, duration);
+        hub.messagesHandled(id, duration, counts[i]!);
       } catch {
         // A watcher must never break what it watches: the other runs are reported, and the
         // clock's state is reset below, or every later turn would reuse a stale arrival.

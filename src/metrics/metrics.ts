@@ -228,10 +228,13 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
       totals.droppedBytes += size;
     },
     messageHandled(id, durationMs) {
-      live.get(id)?.handling.observe(durationMs / 1000);
+      live.get(id)?.handling.observe(durationMs / 1000, 1);
+    },
+    messagesHandled(id, durationMs, count) {
+      live.get(id)?.handling.observe(durationMs / 1000, count);
     },
     sendWaited(id, durationMs) {
-      live.get(id)?.waits.observe(durationMs / 1000);
+      live.get(id)?.waits.observe(durationMs / 1000, 1);
     },
     handlerError() {
       totals.handlerErrors++;

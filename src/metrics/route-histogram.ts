@@ -15,13 +15,14 @@ export class HistogramSeries {
     this.counts = new Float64Array(bounds.length + 1);
   }
 
-  observe(value: number): void {
+  /** `times` observations of `value` (a batch of messages that share their timing). */
+  observe(value: number, times: number): void {
     const bounds = this.bounds;
     let bucket = 0;
     while (bucket < bounds.length && value > bounds[bucket]!) bucket++;
-    this.counts[bucket]!++;
-    this.sum += value;
-    this.count++;
+    this.counts[bucket]! += times;
+    this.sum += value * times;
+    this.count += times;
   }
 }
 

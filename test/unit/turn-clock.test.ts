@@ -3,7 +3,13 @@ import { arrivalTime, type HandledMessages, reportHandled } from "../../src/conn
 
 function hub(): HandledMessages & { reports: [number, number][] } {
   const reports: [number, number][] = [];
-  return { active: true, reports, messageHandled: (id, durationMs) => void reports.push([id, durationMs]) };
+  return {
+    active: true,
+    reports,
+    messagesHandled: (id, durationMs, count) => {
+      for (let n = 0; n < count; n++) reports.push([id, durationMs]);
+    },
+  };
 }
 
 describe("turn clock: the message-handling latency's clock, read once per turn", () => {
@@ -54,7 +60,7 @@ describe("turn clock: a throwing watcher", () => {
   test("breaks neither the other watchers of its turn nor later turns", async () => {
     const throwing: HandledMessages = {
       active: true,
-      messageHandled: () => {
+      messagesHandled: () => {
         throw new Error("observer bug");
       },
     };
