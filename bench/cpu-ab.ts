@@ -10,7 +10,7 @@
  * Statewire is compiled with tsc first, as `npm run bench` runs it. Servers on core 0, load
  * generators on core 1 (taskset).
  */
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { loadProfile, printComparison, printSummary, summarize, type TimeWindow } from "./cpuprofile-top.js";
 import path from "node:path";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -189,6 +189,9 @@ async function handshake(): Promise<void> {
     const nodeArgs = [...(args.get("node-args") ?? "").split(" ").filter(Boolean), ...(args.has("perf") ? ["--perf-basic-prof"] : [])];
     const server = await startServer(s.key, s.script, undefined, { env: s.env, nodeArgs });
     pin(server.child.pid, 0);
+    // --stdout=prefix: each server's output after its start (e.g. with --node-args=--trace-gc) in prefix.key.
+    const stdoutPrefix = args.get("stdout");
+    if (stdoutPrefix !== undefined) server.child.stdout!.on("data", (chunk: string) => appendFileSync(`${stdoutPrefix}.${s.key}`, chunk));
     started.push({ key: s.key, server });
   }
   for (const { key, server } of started) console.log(`${key}: pid ${server.child.pid}`);
