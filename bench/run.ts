@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: statewire side by side with raw `ws` and socket.io, in one run.
  *
- *   npm run bench                 # full: < 5 minutes on 2 cores
+ *   npm run bench                 # full: about 5 minutes on 2 cores
  *   npm run bench -- --quick      # ≈ 30 s: one round, shorter windows, 2,000 idle connections, fan-out to 1,000
  *   npm run bench -- --phases=echo,handshake   # a subset (echo, handshake, idle, fanout); nothing saved
  *   BENCH_ROWS=fanout,handshake npm run bench  # the same, from the environment
