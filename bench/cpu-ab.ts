@@ -4,7 +4,7 @@
  * CPU (user and system, measured inside the server) moves less with other work on the machine
  * than the wall clock does; medians of many interleaved rounds.
  *
- *   node --import tsx bench/cpu-ab.ts fanout [--subscribers=10000] [--rounds=15] [--loop=1] [--floor=socket|handle|both]
+ *   node --import tsx bench/cpu-ab.ts fanout [--subscribers=10000] [--rounds=15] [--loop=1] [--floor=socket|handle|both] [--perf=file] [--strace=prefix]
  *   node --import tsx bench/cpu-ab.ts handshake [--servers=sw-websocket,sw-listener] [--rounds=7] [--ms=1000]
  *
  * Statewire is compiled with tsc first, as `npm run bench` runs it. Servers on core 0, load
@@ -94,11 +94,15 @@ async function fanout(): Promise<void> {
   }
   let seq = 0;
   const results = new Map<string, { user: number[]; system: number[]; toLast: number[] }>();
-  // --perf=file: Linux perf samples (kernel and JavaScript frames) of the servers during the rounds.
+  // --perf=file: Linux perf samples (kernel and JavaScript frames) of the servers during the rounds;
+  // --strace=prefix: their system calls counted, one file per server (prefix.key).
   const perf = args.has("perf")
     ? spawn("perf", ["record", "-F", "4999", "-g", "-o", args.get("perf")!, "-p", started.map(({ server }) => server.child.pid).join(",")], { stdio: "ignore" })
     : undefined;
-  if (perf !== undefined) await sleep(1000);
+  const straces = args.has("strace")
+    ? started.map(({ key, server }) => spawn("strace", ["-c", "-f", "-o", `${args.get("strace")!}.${key}`, "-p", String(server.child.pid)], { stdio: "ignore" }))
+    : [];
+  if (perf !== undefined || straces.length > 0) await sleep(1000);
   for (const { key, server } of started) console.log(`${key}: pid ${server.child.pid}`);
   for (let round = -2; round < rounds; round++) {
     for (const { key, server, loadgens } of started) {
@@ -135,9 +139,9 @@ async function fanout(): Promise<void> {
       results.set(key, list);
     }
   }
-  if (perf !== undefined) {
-    perf.kill("SIGINT");
-    await new Promise((resolve) => perf.once("exit", resolve));
+  for (const tracer of [...(perf === undefined ? [] : [perf]), ...straces]) {
+    tracer.kill("SIGINT");
+    await new Promise((resolve) => tracer.once("exit", resolve));
   }
   const raw = results.get("raw")!;
   const rawTotal = median(raw.user.map((u, i) => u + raw.system[i]!));
