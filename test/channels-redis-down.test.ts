@@ -3,7 +3,8 @@
  * and a history read reject with `BackendUnavailableError` within `publishTimeoutMs`, a client
  * whose message publishes gets close 1011 instead of silence, the app's logger gets one error
  * for the outage, and `app.stats().health` (and the inspector's feed) says the channels backend
- * is down — then up again, logged, once Redis is back. Both Redis backends.
+ * is down — then up again, logged, once Redis is back. Joining a room and subscribing reject in
+ * the same bounded time, leaving the connection in no room. Both Redis backends.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
@@ -11,6 +12,7 @@ import {
   createApp,
   createChannels,
   type Logger,
+  type Subscription,
   websocketListener,
 } from "../src/index.js";
 import { redisPubSubBackend, redisStreamsBackend } from "../src/redis.js";
@@ -102,6 +104,54 @@ describe.each(["redis-pubsub", "redis-streams"] as const)("%s backend with Redis
       // Exactly one error line for the whole outage, however many reconnection attempts failed.
       expect(lines.filter((line) => /cannot reach Redis/.test(line.message ?? ""))).toHaveLength(1);
       await feed.close();
+    } finally {
+      await client.close();
+      await app.close({ timeoutMs: 2000 });
+    }
+  }, 60_000);
+
+  test("join and subscribe while Redis is down reject in bounded time and leave nothing behind; both work once it is back", async () => {
+    const options = { url: redis.url, keyPrefix: `join-${kind}:`, publishTimeoutMs: TIMEOUT, maxReconnectDelayMs: 100 };
+    const channels = createChannels({ backend: kind === "redis-pubsub" ? redisPubSubBackend(options) : redisStreamsBackend(options) });
+    const app = createApp({
+      heartbeat: false,
+      plugins: [channels],
+      routes: [
+        websocketListener("/join", async (_text, { socket }) => {
+          try {
+            await channels.join(socket, "room");
+            return "joined";
+          } catch (error) {
+            // What the handler sees, and whether the connection stayed in the room anyway.
+            return `${(error as Error).name} ${(error as Error).message} | rooms: ${channels.rooms(socket).join(",")}`;
+          }
+        }),
+      ],
+    });
+    const client = testClient(app, { receiveTimeoutMs: 10_000 });
+    try {
+      await expect.poll(() => app.stats().health.status, { timeout: 5000 }).toBe("up");
+      const member = await client.connect("/join");
+      await redis.kill();
+      await expect.poll(() => app.stats().health.status, { timeout: 5000 }).toBe("down");
+
+      const started = Date.now();
+      member.sendText("join");
+      const refused = await member.receiveText();
+      expect(Date.now() - started).toBeLessThan(TIMEOUT + 3000);
+      expect(refused).toMatch(new RegExp(`^BackendUnavailableError Cannot subscribe: the ${kind} channels backend did not answer within ${TIMEOUT} ms.* \\| rooms: $`));
+
+      const subscription: Subscription = channels.subscribe("room");
+      await expect(subscription.ready).rejects.toBeInstanceOf(BackendUnavailableError);
+      await expect(subscription[Symbol.asyncIterator]().next()).rejects.toBeInstanceOf(BackendUnavailableError);
+
+      await redis.start();
+      await expect.poll(() => app.stats().health.status, { timeout: 10_000 }).toBe("up");
+      member.sendText("join");
+      expect(await member.receiveText()).toBe("joined");
+      await channels.publish("after the outage", "room");
+      expect(await member.receiveText()).toBe("after the outage");
+      await member.close();
     } finally {
       await client.close();
       await app.close({ timeoutMs: 2000 });

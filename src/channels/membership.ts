@@ -74,7 +74,6 @@ class Membership {
 }
 
 const RESOLVED = Promise.resolve();
-const IGNORE = (): void => {};
 
 export class Rooms {
   readonly #members = new Map<AnySocket, Membership>();
@@ -101,7 +100,11 @@ export class Rooms {
     if (joined !== undefined) return joined;
     this.#core.reporter?.subscribed(socket.id, room);
     const ready = this.#core.fanOut.add(member.subscriber, room, Math.max(0, options.history ?? 0));
-    ready.catch(IGNORE);
+    // A join that failed (the backend did not answer in time) leaves the connection out of the
+    // room, so that a later join tries again; the caller gets the error.
+    ready.catch(() => {
+      if (this.#members.get(socket)?.rooms.get(room) === ready) this.leave(socket, room);
+    });
     member.rooms.set(room, ready);
     return ready;
   }

@@ -20,9 +20,9 @@ export interface RedisConnectionOptions {
   /** Told about every connection error (they are retried; the app's logger gets the first of each outage). */
   readonly onError?: (error: unknown) => void;
   /**
-   * How long a publish (and a history read) waits for Redis before it rejects with
-   * `BackendUnavailableError`. While Redis is unreachable nothing is queued: a publish that
-   * rejected was not sent. Default 5 000 ms.
+   * How long a publish, a history read and a subscribe (`join`, `subscribe`) wait for Redis
+   * before they reject with `BackendUnavailableError`. While Redis is unreachable nothing is
+   * queued: a publish that rejected was not sent. Default 5 000 ms.
    */
   readonly publishTimeoutMs?: number;
 }

@@ -12,6 +12,9 @@ import type { BackendHealth, BackendSettings, BackendSink, ChannelBackend, Chann
 import { decodeEnvelope, type Envelope, encodeEnvelope } from "./payload.js";
 import type { Logger } from "../connection/logger.js";
 import { closeRedis, connectRedis, type RedisConnectionOptions, redisHealth } from "./redis-connection.js";
+
+/** An UNSUBSCRIBE that fails (the backend closing) leaves nothing to undo. */
+const IGNORE_UNSUBSCRIBE = (): void => {};
 import type { RedisHealth } from "./redis-health.js";
 
 export type RedisPubSubOptions = RedisConnectionOptions;
@@ -87,12 +90,18 @@ class RedisPubSubBackend implements ChannelBackend {
     return this.#health.run("publish", () => (this.#commands as unknown as WithPublish).statewirePublish(...args)).then(() => undefined);
   }
 
+  /** Subscribes within `publishTimeoutMs` or rejects with `BackendUnavailableError` (the subscriber then leaves: `unlisten`). */
   async listen(channel: string): Promise<void> {
     const count = (this.#listeners.get(channel) ?? 0) + 1;
     this.#listeners.set(channel, count);
-    if (count === 1) await this.#subscriber.subscribe(`${this.#prefix}ch:${channel}`);
+    if (count === 1) await this.#health.run("subscribe", () => this.#subscriber.subscribe(`${this.#prefix}ch:${channel}`));
   }
 
+  /**
+   * Not awaited: while Redis is away the UNSUBSCRIBE waits in ioredis's queue, and the channel's
+   * next `listen` (chained behind this) must not wait for Redis longer than its own deadline.
+   * ioredis sends queued commands in order, before the next SUBSCRIBE.
+   */
   async unlisten(channel: string): Promise<void> {
     const count = (this.#listeners.get(channel) ?? 0) - 1;
     if (count > 0) {
@@ -100,7 +109,7 @@ class RedisPubSubBackend implements ChannelBackend {
       return;
     }
     this.#listeners.delete(channel);
-    if (!this.#closed) await this.#subscriber.unsubscribe(`${this.#prefix}ch:${channel}`);
+    if (!this.#closed) this.#subscriber.unsubscribe(`${this.#prefix}ch:${channel}`).catch(IGNORE_UNSUBSCRIBE);
   }
 
   async history(channel: string, count: number): Promise<ChannelMessage[]> {

@@ -106,17 +106,21 @@ class RedisStreamsBackend implements ChannelBackend {
     }).then(() => undefined);
   }
 
+  /** Starts reading within `publishTimeoutMs` or rejects with `BackendUnavailableError` (the subscriber then leaves: `unlisten`). */
   async listen(channel: string): Promise<void> {
     const count = (this.#listeners.get(channel) ?? 0) + 1;
     this.#listeners.set(channel, count);
     if (count > 1) return;
     // Every entry after the current last one is live for us; history covers the rest.
-    const last = (await this.#commands.xrevrange(this.#key(channel), "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0";
+    const latest = await this.#health.run("subscribe", () => this.#commands.xrevrange(this.#key(channel), "+", "-", "COUNT", 1));
+    const last = latest[0]?.[0] ?? "0-0";
     if (!this.#listeners.has(channel) || this.#closed) return;
     this.#cursors.set(channel, last);
     this.#loop ??= this.#read();
-    await this.#commands.xadd(this.#wakeKey, "MAXLEN", "1", "*", "w", "1");
-    await this.#commands.pexpire(this.#wakeKey, 3_600_000);
+    await this.#health.run("subscribe", async () => {
+      await this.#commands.xadd(this.#wakeKey, "MAXLEN", "1", "*", "w", "1");
+      await this.#commands.pexpire(this.#wakeKey, 3_600_000);
+    });
   }
 
   async unlisten(channel: string): Promise<void> {

@@ -67,7 +67,9 @@ export class Subscription extends Subscriber {
     for (const channel of channels) if (socket !== undefined) core.reporter?.subscribed(socket.id, channel);
     const replay = Math.max(0, options.history ?? 0);
     this.ready = Promise.all(channels.map((channel) => core.fanOut.add(this, channel, replay))).then(IGNORE);
-    this.ready.catch(IGNORE);
+    // Not listening (the backend did not answer in time): the subscription ends with the error,
+    // which its consumer's next read gets.
+    this.ready.catch((error: unknown) => this.end(error));
     socket?.signal.addEventListener("abort", end, { once: true });
     signal?.addEventListener("abort", end, { once: true });
     if (socket !== undefined) void socket.closed.then(end, end);
