@@ -143,6 +143,42 @@ test("ws calls end() on finished streams when a client closes; the quiet listene
   expect(quieted.serverClose).toEqual(plain.serverClose);
 });
 
+test("where ws's listeners are not found as expected, nothing is replaced and ws's own stay", async () => {
+  const { Duplex, PassThrough } = await import("node:stream");
+  // A socket ws never marked: no WebSocket behind it.
+  const bare = new PassThrough();
+  const onEnd = function socketOnEnd(): void {};
+  bare.on("end", onEnd);
+  expect(quietEnds(bare, {})).toBe(false);
+  expect(bare.listeners("end")).toEqual([onEnd]);
+
+  // A real upgraded socket whose 'end' listener is there twice (or renamed, in a later ws): untouched.
+  let upgraded: { socket: InstanceType<typeof Duplex>; ws: WebSocket } | undefined;
+  onServerSocket = (ws) => {
+    upgraded = { socket: (ws as unknown as { _socket: InstanceType<typeof Duplex> })._socket, ws };
+  };
+  current = { serverMessages: [], serverClose: undefined, clientClose: undefined, wastedEnds: 0, quieted: undefined, socketDestroyed: false };
+  quiet = false;
+  const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+  await new Promise((resolve, reject) => client.once("open", resolve).once("error", reject));
+  await waitFor(() => upgraded !== undefined, "the server socket");
+  const { socket, ws } = upgraded!;
+  const wsOnEnd = socket.listeners("end").find((listener) => listener.name === "socketOnEnd") as () => void;
+  socket.on("end", wsOnEnd);
+  const before = { end: socket.listeners("end"), close: socket.listeners("close") };
+  expect(quietEnds(socket, ws)).toBe(false);
+  expect(socket.listeners("end")).toEqual(before.end);
+  expect(socket.listeners("close")).toEqual(before.close);
+  socket.removeListener("end", wsOnEnd);
+  // Exactly one again: now it is replaced.
+  expect(quietEnds(socket, ws)).toBe(true);
+  expect(socket.listeners("end").some((listener) => listener.name === "socketOnEnd")).toBe(false);
+  expect(socket.listeners("close").some((listener) => listener.name === "socketOnClose")).toBe(false);
+  client.close();
+  await waitFor(() => current!.serverClose !== undefined, "the close");
+  onServerSocket = undefined;
+});
+
 const closeCode = fc.constantFrom(1000, 1001, 1003, 1008, 1011, 4000, 4999);
 const reason = fc.string({ maxLength: 20 });
 const scenarios: fc.Arbitrary<Scenario> = fc.record({

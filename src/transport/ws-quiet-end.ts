@@ -93,31 +93,43 @@ function receiverOnFinish(this: WsReceiver): void {
   (this as unknown as Record<symbol, WsInternals>)[kWebSocket!]!.emitClose();
 }
 
-type Listener = (...args: never[]) => void;
+type Events = Record<string | symbol, unknown>;
 
-function listenersOf(events: Record<string | symbol, unknown>, event: string): readonly unknown[] {
-  const listeners = events[event];
-  return typeof listeners === "function" ? [listeners] : Array.isArray(listeners) ? listeners : [];
-}
+/** `event`'s sole listener. */
+const SOLE = -1;
 
-function isNamed(listener: unknown, name: string): listener is Listener {
+function isNamed(listener: unknown, name: string): boolean {
   return typeof listener === "function" && listener.name === name;
 }
 
-/** The one listener of `event` named `name`, and how to replace it in place; undefined unless exactly one. */
-function slot(events: Record<string | symbol, unknown>, event: string, name: string): { listener: Listener; replace: (by: Listener) => void } | undefined {
-  const listeners = listenersOf(events, event);
-  const at = listeners.findIndex((listener) => isNamed(listener, name));
-  if (at < 0 || listeners.findLastIndex((listener) => isNamed(listener, name)) !== at) return undefined;
-  const listener = listeners[at] as Listener;
-  // In place: removing and adding would `delete` a key of the emitter's events object, which
-  // turns it into a slower dictionary.
-  const replace = (by: Listener): void => {
-    const current = events[event];
-    if (Array.isArray(current)) current[at] = by;
-    else events[event] = by;
-  };
-  return { listener, replace };
+/**
+ * Where the one listener of `event` named `name` sits: `SOLE` (the event's only listener) or its
+ * index in the event's array; undefined when there is none or more than one. A number, not an
+ * object, since this runs once per handshake.
+ */
+function placeOf(events: Events, event: string, name: string): number | undefined {
+  const listeners = events[event];
+  if (!Array.isArray(listeners)) return isNamed(listeners, name) ? SOLE : undefined;
+  let at: number | undefined;
+  for (let i = 0; i < listeners.length; i++) {
+    if (!isNamed(listeners[i], name)) continue;
+    if (at !== undefined) return undefined;
+    at = i;
+  }
+  return at;
+}
+
+function listenerAt(events: Events, event: string, place: number): unknown {
+  return place === SOLE ? events[event] : (events[event] as unknown[])[place];
+}
+
+/**
+ * Replace the listener at `place`, in place: removing and adding would `delete` a key of the
+ * emitter's events object, which turns it into a slower dictionary.
+ */
+function replaceAt(events: Events, event: string, place: number, by: (this: ServerSocket) => void): void {
+  if (place === SOLE) events[event] = by;
+  else (events[event] as unknown[])[place] = by;
 }
 
 /**
@@ -136,14 +148,15 @@ export function quietEnds(socket: Duplex, websocket: object): boolean {
   } else if ((socket as unknown as Record<symbol, unknown>)[kWebSocket] !== websocket) return false;
   const internals = websocket as Partial<WsInternals>;
   if (typeof internals.emitClose !== "function" || internals._receiver?._writableState === undefined) return false;
-  const onData = slot(events, "data", "socketOnData");
-  const onEnd = slot(events, "end", "socketOnEnd");
-  const onClose = slot(events, "close", "socketOnClose");
+  const onData = placeOf(events, "data", "socketOnData");
+  const onEnd = placeOf(events, "end", "socketOnEnd");
+  const onClose = placeOf(events, "close", "socketOnClose");
   // Both or neither: quietOnClose removes quietOnEnd and ws's data listener.
   if (onData === undefined || onEnd === undefined || onClose === undefined) return false;
-  wsOnData ??= onData.listener as (chunk: Buffer) => void;
-  if (onData.listener !== wsOnData) return false;
-  onEnd.replace(quietOnEnd);
-  onClose.replace(quietOnClose);
+  const dataListener = listenerAt(events, "data", onData) as (chunk: Buffer) => void;
+  wsOnData ??= dataListener;
+  if (dataListener !== wsOnData) return false;
+  replaceAt(events, "end", onEnd, quietOnEnd);
+  replaceAt(events, "close", onClose, quietOnClose);
   return true;
 }
