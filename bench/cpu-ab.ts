@@ -53,6 +53,26 @@ interface Cpu {
 }
 const delta = (a: { cpu: Cpu }, b: { cpu: Cpu }): Cpu => ({ user: b.cpu.user - a.cpu.user, system: b.cpu.system - a.cpu.system });
 
+/**
+ * `--perf=file`: Linux perf samples (kernel and JavaScript frames) of the servers;
+ * `--strace=prefix`: their system calls counted, one file per server (prefix.key). Returns what
+ * stops them (and waits until their files are written).
+ */
+async function startTracing(servers: readonly { key: string; server: StartedServer }[]): Promise<() => Promise<void>> {
+  const tracers = args.has("perf")
+    ? [spawn("perf", ["record", "-F", "4999", "-g", "-o", args.get("perf")!, "-p", servers.map(({ server }) => server.child.pid).join(",")], { stdio: "ignore" })]
+    : args.has("strace")
+      ? servers.map(({ key, server }) => spawn("strace", ["-c", "-f", "-o", `${args.get("strace")!}.${key}`, "-p", String(server.child.pid)], { stdio: "ignore" }))
+      : [];
+  if (tracers.length > 0) await sleep(1000);
+  return async () => {
+    for (const tracer of tracers) {
+      tracer.kill("SIGINT");
+      await new Promise((resolve) => tracer.once("exit", resolve));
+    }
+  };
+}
+
 async function fanout(): Promise<void> {
   const subscribers = Number(args.get("subscribers") ?? 10_000);
   const rounds = Number(args.get("rounds") ?? 15);
@@ -94,15 +114,7 @@ async function fanout(): Promise<void> {
   }
   let seq = 0;
   const results = new Map<string, { user: number[]; system: number[]; toLast: number[] }>();
-  // --perf=file: Linux perf samples (kernel and JavaScript frames) of the servers during the rounds;
-  // --strace=prefix: their system calls counted, one file per server (prefix.key).
-  const perf = args.has("perf")
-    ? spawn("perf", ["record", "-F", "4999", "-g", "-o", args.get("perf")!, "-p", started.map(({ server }) => server.child.pid).join(",")], { stdio: "ignore" })
-    : undefined;
-  const straces = args.has("strace")
-    ? started.map(({ key, server }) => spawn("strace", ["-c", "-f", "-o", `${args.get("strace")!}.${key}`, "-p", String(server.child.pid)], { stdio: "ignore" }))
-    : [];
-  if (perf !== undefined || straces.length > 0) await sleep(1000);
+  const stopTracing = await startTracing(started);
   for (const { key, server } of started) console.log(`${key}: pid ${server.child.pid}`);
   for (let round = -2; round < rounds; round++) {
     for (const { key, server, loadgens } of started) {
@@ -139,10 +151,7 @@ async function fanout(): Promise<void> {
       results.set(key, list);
     }
   }
-  for (const tracer of [...(perf === undefined ? [] : [perf]), ...straces]) {
-    tracer.kill("SIGINT");
-    await new Promise((resolve) => tracer.once("exit", resolve));
-  }
+  await stopTracing();
   const raw = results.get("raw")!;
   const rawTotal = median(raw.user.map((u, i) => u + raw.system[i]!));
   for (const [key, r] of results) {
@@ -199,13 +208,7 @@ async function handshake(): Promise<void> {
     started.push({ key: s.key, server });
   }
   for (const { key, server } of started) console.log(`${key}: pid ${server.child.pid}`);
-  // --perf=file: Linux perf samples of the servers; --strace=prefix: system calls counted, one file per server (prefix.key).
-  const tracers = args.has("perf")
-    ? [spawn("perf", ["record", "-F", "4999", "-g", "-o", args.get("perf")!, "-p", started.map(({ server }) => server.child.pid).join(",")], { stdio: "ignore" })]
-    : args.has("strace")
-      ? started.map(({ key, server }) => spawn("strace", ["-c", "-f", "-o", `${args.get("strace")!}.${key}`, "-p", String(server.child.pid)], { stdio: "ignore" }))
-      : [];
-  if (tracers.length > 0) await sleep(1000);
+  const stopTracing = await startTracing(started);
   const results = new Map<string, { user: number[]; system: number[]; rate: number[] }>();
   for (let round = -1; round < rounds; round++) {
     for (const { key, server } of started) {
@@ -227,10 +230,7 @@ async function handshake(): Promise<void> {
       results.set(key, list);
     }
   }
-  for (const tracer of tracers) {
-    tracer.kill("SIGINT");
-    await new Promise((resolve) => tracer.once("exit", resolve));
-  }
+  await stopTracing();
   const raw = results.get("raw")!;
   const rawTotal = median(raw.user.map((u, i) => u + raw.system[i]!));
   for (const [key, r] of results) {
